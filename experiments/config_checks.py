@@ -1,0 +1,129 @@
+"""Refuse bad input before anything is written: one line naming the key, the value and what is
+allowed, exit code 2 (DESIGN.md, "Exit codes")."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+class ConfigError(Exception):
+    """Bad input; the message is the one line the user sees."""
+
+
+def _require(condition: bool, key: str, value: object, allowed: str) -> None:
+    if not condition:
+        raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_optimizer(optimizer: DictConfig) -> None:
+    """The hyperparameters every Adam/SGD-like preset shares; classes check the rest."""
+    if "lr" in optimizer:
+        lr = optimizer.lr
+        _require(isinstance(lr, int | float) and lr > 0, "optimizer.lr", lr, "a positive number")
+    if "betas" in optimizer:
+        betas = list(optimizer.betas)
+        valid = len(betas) == 2 and all(isinstance(b, int | float) and 0 <= b < 1 for b in betas)
+        _require(valid, "optimizer.betas", betas, "two numbers in [0, 1)")
+    for key in ("weight_decay", "eps"):
+        if key in optimizer:
+            value = optimizer[key]
+            valid = isinstance(value, int | float) and value >= 0
+            _require(valid, f"optimizer.{key}", value, "a number >= 0")
+
+
+def resolve_device(name: str) -> torch.device:
+    _require(name in {"auto", "cpu", "cuda"}, "device", name, "one of auto, cpu, cuda")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "device='cuda' is invalid: no CUDA GPU is available here (use auto or cpu)"
+        )
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+RUN_LEVEL_KEYS = frozenset(
+    {
+        "task", "optimizer", "schedule", "logger", "launcher", "seed", "sweep", "runs_dir",
+        "data_dir", "device", "deterministic", "max_steps", "log_every", "eval_every",
+        "checkpoint_every", "keep_checkpoint", "force",
+    }
+)  # fmt: skip
+
+
+def check_run_keys(cfg: DictConfig) -> None:
+    unknown = sorted(set(cfg) - RUN_LEVEL_KEYS)
+    if unknown:
+        known = ", ".join(sorted(RUN_LEVEL_KEYS))
+        raise ConfigError(f"unknown config key {unknown[0]!r}: the run-level keys are {known}")
+    _require(_is_int(cfg.seed) and cfg.seed >= 0, "seed", cfg.seed, "an integer >= 0")
+    every = cfg.checkpoint_every
+    _require(_is_int(every) and every > 0, "checkpoint_every", every, "a positive integer")
+    _require(
+        _is_int(cfg.log_every) and cfg.log_every > 0,
+        "log_every",
+        cfg.log_every,
+        "a positive integer",
+    )
+    for key in ("max_steps", "eval_every"):
+        value = cfg[key]
+        lowest = 0 if key == "max_steps" else 1
+        valid = value is None or (_is_int(value) and value >= lowest)
+        _require(valid, key, value, f"null or an integer >= {lowest}")
+    keep = cfg.keep_checkpoint
+    _require(keep in {"last", "none"}, "keep_checkpoint", keep, "last or none")
+    _require(
+        isinstance(cfg.deterministic, bool), "deterministic", cfg.deterministic, "true or false"
+    )
+    _require(isinstance(cfg.force, bool), "force", cfg.force, "true or false")
+    check_optimizer(cfg.optimizer)
+
+
+def check_writable(runs_dir: str) -> None:
+    """``runs_dir`` must exist or be creatable, and be writable."""
+    path = Path(runs_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"runs_dir={runs_dir!r} cannot be created: {error.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"runs_dir={runs_dir!r} is not writable: choose a writable directory")
+
+
+def check_overrides(overrides: Sequence[str]) -> None:
+    """Compose the command line's overrides once, so an unknown key is a one-line error with
+    exit 2 rather than Hydra's multi-line report. Unknown group options are left to Hydra,
+    whose message lists the available ones."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException, MissingConfigException
+
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            compose(config_name="train", overrides=list(overrides))
+    except MissingConfigException:
+        return
+    except ConfigCompositionException as error:
+        cause = error.__cause__
+        message = str(cause).splitlines()[0] if cause is not None else str(error).splitlines()[0]
+        key = getattr(cause, "full_key", None) or message
+        override = next((o for o in overrides if o.lstrip("+~").split("=")[0] == key), None)
+        shown = f" (from {override!r})" if override else ""
+        raise ConfigError(
+            f"unknown config key {key!r}{shown}: {message}; list the keys with "
+            "`python -m experiments.train --cfg job`"
+        ) from None
+
+
+def to_container(node: DictConfig) -> dict:
+    return OmegaConf.to_container(node, resolve=True)

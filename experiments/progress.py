@@ -1,0 +1,46 @@
+"""Progress output: a bar on a terminal, one plain line every ``log_every`` steps otherwise
+(Slurm logs, CI), so long runs always show what they are doing."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+
+class Progress:
+    def __init__(self, total_steps: int, initial_step: int, label: str) -> None:
+        self.total = total_steps
+        self.label = label
+        self.bar = (
+            tqdm(total=total_steps, initial=initial_step, desc=label, dynamic_ncols=True)
+            if sys.stdout.isatty()
+            else None
+        )
+
+    def update(self, step: int, event: dict[str, Any], samples_per_s: float) -> None:
+        """Called at every logged step with the event written to ``metrics.jsonl``."""
+        loss, lr = event.get("train/loss"), event.get("train/lr")
+        if self.bar is not None:
+            self.bar.n = step
+            self.bar.set_postfix(
+                loss=f"{loss:.4f}", lr=f"{lr:.2e}", samples_s=f"{samples_per_s:.0f}"
+            )
+            return
+        print(
+            f"{self.label} step {step}/{self.total} | epoch {event['epoch']:.2f} | "
+            f"loss {loss:.4f} | lr {lr:.3e} | {samples_per_s:.0f} samples/s",
+            flush=True,
+        )
+
+    def evaluation(self, step: int, metrics: dict[str, float]) -> None:
+        text = " ".join(f"{key} {value:.4f}" for key, value in sorted(metrics.items()))
+        if self.bar is not None:
+            self.bar.write(f"step {step}: {text}")
+        else:
+            print(f"{self.label} step {step}/{self.total} | {text}", flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,108 @@
+"""Run identity (DESIGN.md): ``<runs_dir>/<sweep>/<task>/<optimizer>/<overrides>/seed=<s>``.
+
+The same command always finds the same directory: no dates, and operational keys never change it.
+``<overrides>`` encodes every command-line override that changes the run's science, with values
+read back from the resolved config so that ``lr=1e-3`` and ``lr=0.001`` name one directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+OPERATIONAL_KEYS = frozenset(
+    {
+        "runs_dir",
+        "data_dir",
+        "device",
+        "logger",
+        "launcher",
+        "log_every",
+        "checkpoint_every",
+        "keep_checkpoint",
+        "force",
+        "hydra",
+    }
+)
+"""Keys that change how a run is executed or recorded, never what it computes."""
+
+_ENCODED_ELSEWHERE = frozenset({"task", "optimizer", "seed", "sweep", "paper"})
+_MAX_COMPONENT = 180
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, DictConfig | Mapping) or OmegaConf.is_list(value):
+        value = OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_format_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_format_value(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def scientific_overrides(
+    overrides: Sequence[str], cfg: DictConfig, choices: Mapping[str, Any]
+) -> dict[str, str]:
+    """The overrides that change the run's science, as ``{key: canonical value}``, sorted."""
+    result: dict[str, str] = {}
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group
+        top = key.split(".")[0].split("/")[0]
+        if top in OPERATIONAL_KEYS or key in _ENCODED_ELSEWHERE or key.startswith("hydra"):
+            continue
+        if override.is_delete():
+            result[f"~{key}"] = "deleted"
+        elif key in choices:
+            result[key] = str(choices[key])
+        else:
+            result[key] = _format_value(OmegaConf.select(cfg, key))
+    return dict(sorted(result.items()))
+
+
+def overrides_component(overrides: Mapping[str, str]) -> str:
+    """One path component for the overrides: ``key=value,key=value`` or ``default``."""
+    if not overrides:
+        return "default"
+    text = ",".join(f"{key}={value}" for key, value in overrides.items()).replace("/", "_")
+    if len(text) <= _MAX_COMPONENT:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return f"{text[: _MAX_COMPONENT - 13]}-{digest}"
+
+
+def run_dir(cfg: DictConfig, overrides: Mapping[str, str], choices: Mapping[str, Any]) -> Path:
+    """The run directory of a composed config."""
+    return (
+        Path(cfg.runs_dir)
+        / str(cfg.sweep).replace("/", "_")
+        / str(choices.get("task", cfg.task.name))
+        / str(choices.get("optimizer", "custom"))
+        / overrides_component(overrides)
+        / f"seed={cfg.seed}"
+    )
+
+
+def scientific_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """The resolved config without its operational keys: what must match on resume."""
+    container = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
+    return {k: v for k, v in dict(container).items() if k not in OPERATIONAL_KEYS}
+
+
+def first_difference(stored: Any, current: Any, prefix: str = "") -> str | None:
+    """The dotted key of the first difference between two nested configs, or None."""
+    if isinstance(stored, dict) and isinstance(current, dict):
+        for key in sorted(set(stored) | set(current), key=str):
+            if key not in stored or key not in current:
+                return f"{prefix}{key}"
+            found = first_difference(stored[key], current[key], f"{prefix}{key}.")
+            if found is not None:
+                return found
+        return None
+    return None if stored == current else prefix.rstrip(".") or "<root>"

@@ -1,0 +1,1 @@
+"""Tasks: data, model, loss, evaluation, budget and headline metric (never the optimizer)."""

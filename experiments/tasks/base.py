@@ -1,0 +1,65 @@
+"""The task contract (AlgoPerf-style: a task declares everything but the optimizer).
+
+A task module exposes ``build(cfg, *, seed, data_dir, device) -> Task``; its config names that
+function under ``task.build``. ``data_dir`` is where datasets live; ``device`` lets a task keep
+its data on the GPU (batches already on the device are not copied again). Adding a task is one config in ``configs/task/`` plus one such module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+
+class BatchSource(Protocol):
+    """Mini-batches of one split. ``batches(epoch, start)`` must equal ``batches(epoch, 0)``
+    without its first ``start`` batches (exact mid-epoch resume)."""
+
+    def __len__(self) -> int: ...
+
+    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[Tensor, Tensor]]: ...
+
+
+class DataUnavailable(Exception):
+    """A dataset is missing or unreadable; the message names the path and how to get it."""
+
+
+@dataclass
+class Task:
+    model: nn.Module
+    train: BatchSource
+    eval_splits: Mapping[str, BatchSource]
+    loss_fn: Callable[[Tensor, Tensor], Tensor]
+    epochs: int
+    headline: str
+    mode: str
+    checksums: dict[str, str] = field(default_factory=dict)
+
+    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """Loss and accuracy on every evaluation split, as ``<split>/loss`` and ``<split>/acc``."""
+        results: dict[str, float] = {}
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            for split, source in self.eval_splits.items():
+                loss_sum, correct, count = 0.0, 0, 0
+                for inputs, targets in source.batches(epoch=0):
+                    inputs, targets = inputs.to(device), targets.to(device)
+                    outputs = model(inputs)
+                    loss_sum += self.loss_fn(outputs, targets).item() * len(targets)
+                    correct += (outputs.argmax(dim=1) == targets).sum().item()
+                    count += len(targets)
+                results[f"{split}/loss"] = loss_sum / count
+                results[f"{split}/acc"] = 100.0 * correct / count
+        model.train(was_training)
+        return results
+
+
+def metric_mode(name: str) -> str:
+    """Whether a larger value of a metric is better ("max") or a smaller one ("min")."""
+    leaf = name.rsplit("/", 1)[-1]
+    return "min" if leaf in {"loss", "ppl", "nll"} else "max"

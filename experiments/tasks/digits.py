@@ -1,0 +1,51 @@
+"""scikit-learn's bundled 8×8 digits: the offline default task (DESIGN.md)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from sklearn.datasets import load_digits
+from torch import nn
+
+from data.tensor_batches import TensorBatches
+from experiments.tasks.base import Task
+
+
+def split_digits(seed: int, val_fraction: float, test_fraction: float) -> dict[str, tuple]:
+    """Images scaled to [0, 1] as (N, 1, 8, 8) float32, split train/val/test by ``seed``."""
+    digits = load_digits()
+    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    labels = torch.tensor(digits.target, dtype=torch.long)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    n_test = round(test_fraction * len(labels))
+    n_val = round(val_fraction * len(labels))
+    parts = {
+        "test": order[:n_test],
+        "val": order[n_test : n_test + n_val],
+        "train": order[n_test + n_val :],
+    }
+    return {name: (images[index], labels[index]) for name, index in parts.items()}
+
+
+def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> Task:
+    splits = split_digits(seed, cfg.val_fraction, cfg.test_fraction)
+    digest = hashlib.sha256()
+    for name in ("train", "val", "test"):
+        for tensor in splits[name]:
+            digest.update(tensor.numpy().tobytes())
+    return Task(
+        model=instantiate(cfg.model),
+        train=TensorBatches(*splits["train"], cfg.batch_size, shuffle=True, seed=seed),
+        eval_splits={
+            name: TensorBatches(*splits[name], cfg.eval_batch_size, shuffle=False)
+            for name in ("val", "test")
+        },
+        loss_fn=nn.CrossEntropyLoss(),
+        epochs=cfg.epochs,
+        headline=cfg.headline,
+        mode=cfg.mode,
+        checksums={"digits(sklearn)": digest.hexdigest()},
+    )
