@@ -10,18 +10,21 @@ from tqdm import tqdm
 
 
 class Progress:
-    def __init__(self, total_steps: int, initial_step: int, label: str) -> None:
-        self.total = total_steps
-        self.label = label
+    def __init__(
+        self, total_steps: int, initial_step: int, label: str, enabled: bool = True
+    ) -> None:
+        self.total, self.label, self.enabled = total_steps, label, enabled
         self.bar = (
             tqdm(total=total_steps, initial=initial_step, desc=label, dynamic_ncols=True)
-            if sys.stdout.isatty()
+            if enabled and sys.stdout.isatty()
             else None
         )
 
     def update(self, step: int, event: dict[str, Any], samples_per_s: float) -> None:
         """Called at every logged step with the event written to ``metrics.jsonl``."""
         loss, lr = event.get("train/loss"), event.get("train/lr")
+        if not self.enabled:
+            return
         if self.bar is not None:
             self.bar.n = step
             self.bar.set_postfix(
@@ -36,6 +39,8 @@ class Progress:
 
     def evaluation(self, step: int, metrics: dict[str, float]) -> None:
         text = " ".join(f"{key} {value:.4f}" for key, value in sorted(metrics.items()))
+        if not self.enabled:
+            return
         if self.bar is not None:
             self.bar.write(f"step {step}: {text}")
         else:
