@@ -4,7 +4,9 @@ One top-to-bottom file (nanoGPT style): a composed config becomes a locked run d
 (``experiments.launch``), then this loop trains, logs, evaluates, checkpoints and closes the run
 with ``summary.json``. Exit codes (DESIGN.md): 0 finished, diverged or already finished; 2 bad
 input; 1 anything else. ``torchrun --nproc_per_node N -m experiments.train`` trains with
-DistributedDataParallel (``experiments.distributed``).
+DistributedDataParallel (``experiments.distributed``). SIGTERM, SIGINT and SIGUSR2 stop a run
+at the next step with a checkpoint; after SIGUSR2 submitit's handler then requeues the Slurm job
+(``experiments.signals``).
 """
 
 from __future__ import annotations
