@@ -1,0 +1,1 @@
+"""Model architectures used by the task recipes."""
