@@ -57,7 +57,7 @@ RUN_LEVEL_KEYS = frozenset(
     {
         "task", "optimizer", "schedule", "logger", "launcher", "seed", "sweep", "runs_dir",
         "data_dir", "device", "deterministic", "max_steps", "log_every", "eval_every",
-        "checkpoint_every", "keep_checkpoint", "force",
+        "checkpoint_every", "keep_checkpoint", "force", "diagnostics",
     }
 )  # fmt: skip
 

@@ -26,6 +26,7 @@ OPERATIONAL_KEYS = frozenset(
         "checkpoint_every",
         "keep_checkpoint",
         "force",
+        "diagnostics",
         "hydra",
     }
 )

@@ -31,6 +31,7 @@ from experiments import checkpoint
 from experiments.config_checks import ConfigError, check_overrides, to_container
 from experiments.distributed import RankSlice, World, all_reduce_sum, init_world
 from experiments.launch import PreparedRun, prepare
+from experiments.lr_probe import LearningRateProbe
 from experiments.progress import Progress
 from experiments.run_meta import collect_meta, peak_memory_bytes
 from experiments.run_store import FINAL_STATUSES, write_json
@@ -77,6 +78,18 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
     if cfg.task.get("compile"):
         forward = torch.compile(forward)
     train_batches = RankSlice(task.train, world)
+    probe = None
+    if cfg.diagnostics.lr_probe:
+        try:
+            probe = LearningRateProbe(
+                model,
+                optimizer,
+                cfg.diagnostics.conv_coordinates,
+                cfg.diagnostics.bias_coordinates,
+                cfg.diagnostics.probe_seed,
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     base_lrs = [group["lr"] for group in optimizer.param_groups]
     steps_per_epoch = len(train_batches)
     budget = task.epochs * steps_per_epoch
@@ -197,11 +210,15 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                     totals = all_reduce_sum([state["loss_sum"], state["loss_count"]], world)
                     lr = optimizer.param_groups[0]["lr"]
                     event = {"train/loss": totals[0] / totals[1], "train/lr": lr}
+                    if probe is not None:
+                        event.update(probe.step_event())
                     log(event)
                     rate = window_samples / max(time.perf_counter() - window_start, 1e-9)
                     progress.update(update, {**event, "epoch": update / steps_per_epoch}, rate)
                     state["loss_sum"], state["loss_count"] = 0.0, 0
                     window_start, window_samples = time.perf_counter(), 0
+                if probe is not None and end_of_epoch:
+                    log(probe.epoch_event())
                 due = update % cfg.eval_every == 0 if cfg.eval_every else end_of_epoch
                 if due or last:
                     evaluate()
