@@ -15,6 +15,7 @@ import torch
 from hydra.utils import get_method
 from omegaconf import DictConfig
 
+from data import DataUnavailable
 from experiments.config_checks import ConfigError, check_run_keys, check_writable, resolve_device
 from experiments.distributed import World, broadcast_from_main
 from experiments.run_identity import (
@@ -24,7 +25,7 @@ from experiments.run_identity import (
     scientific_overrides,
 )
 from experiments.run_store import RunDirectory, RunLocked
-from experiments.tasks.base import DataUnavailable, Task
+from experiments.tasks.base import Task
 
 
 @dataclass

@@ -45,7 +45,7 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 def read_json(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError):
         return None
 
 

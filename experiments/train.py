@@ -104,9 +104,15 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
         )
     except (ValueError, KeyError) as error:
         raise ConfigError(f"schedule: {error}") from None
+    if schedule.monitor and schedule.monitor.split("/")[0] not in task.eval_splits:
+        splits = ", ".join(task.eval_splits)
+        raise ConfigError(
+            f"schedule.monitor={schedule.monitor!r} is invalid: this task evaluates only "
+            f"{splits} (a recipe may offer a validation split, e.g. task.val_size)"
+        )
 
     state: dict[str, Any] = {
-        "step": 0, "epoch": 0, "batch": 0, "time": 0.0, "time_optimizer": 0.0,
+        "step": 0, "epoch": 0, "batch": 0, "time": 0.0, "time_optimizer": 0.0, "time_wall": 0.0,
         "loss_sum": 0.0, "loss_count": 0, "best": {}, "final": {}, "evaluated_step": -1,
     }  # fmt: skip
     saved = checkpoint.load(run.checkpoint_path)
@@ -139,9 +145,16 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
         if mirror is not None:
             mirror.log(event)
 
+    session_started, wall_before = time.perf_counter(), state["time_wall"]
+
+    def update_wall_time() -> None:
+        """Wall-clock seconds of the run (training, evaluation, checkpoints) across resumes."""
+        state["time_wall"] = wall_before + time.perf_counter() - session_started
+
     def save_checkpoint() -> None:
         if metrics_file is None:
             return
+        update_wall_time()
         checkpoint.save(
             run.checkpoint_path,
             {
@@ -245,14 +258,17 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
     if not world.is_main:
         return exit_code
 
+    update_wall_time()
     summary.update(
         status=status,
         final=state["final"],
         best=state["best"],
         steps=state["step"],
         epochs=state["step"] / steps_per_epoch,
-        time_total=state["time"],
+        time_total=state["time_wall"],
+        time_train=state["time"],
         time_optimizer=state["time_optimizer"],
+        device=device.type,
         peak_memory_bytes=peak_memory_bytes(device),
         world_size=world.world_size,
     )

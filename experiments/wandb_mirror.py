@@ -58,7 +58,7 @@ class WandbMirror:
                 group=identity["sweep"],
                 tags=[identity["task"], identity["optimizer"]],
                 name=identity["name"],
-                config=config,
+                config={**config, "identity": identity},
                 dir=str(run_dir),
                 id=run_id,
                 resume="allow",

@@ -31,10 +31,6 @@ class BatchSource(Protocol):
     def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[Tensor, Tensor]]: ...
 
 
-class DataUnavailable(Exception):
-    """A dataset is missing or unreadable; the message names the path and how to get it."""
-
-
 @dataclass
 class Task:
     model: nn.Module
