@@ -1,0 +1,168 @@
+"""One run as the tables see it: identity, status, metrics and cost, from ``summary.json`` or W&B.
+
+Everything the tables group by is in ``summary.json`` (DESIGN.md), so a record is built from that
+file alone; ``meta.json`` is read only when a table asks for the device (GPU- vs CPU-hours), and
+``metrics.jsonl`` only for learning curves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATUSES_UNFINISHED = frozenset({"running", "interrupted", "incomplete"})
+"""``incomplete``: a run directory without a readable ``summary.json`` (killed before it wrote
+one, or unreadable)."""
+
+STATISTICS = ("final", "best_epoch")
+
+
+@dataclass(slots=True)
+class RunRecord:
+    name: str
+    """The run directory relative to the runs root (local), or the W&B run id."""
+    sweep: str
+    task: str
+    optimizer: str
+    seed: int | None
+    overrides: dict[str, str]
+    status: str
+    source: str = "local"
+    headline: str | None = None
+    mode: str | None = None
+    final: dict[str, float] = field(default_factory=dict)
+    best: dict[str, float] = field(default_factory=dict)
+    best_epoch: dict[str, float | None] = field(default_factory=dict)
+    steps: int | None = None
+    epochs: float | None = None
+    time_total: float | None = None
+    time_optimizer: float | None = None
+    peak_memory_bytes: int | None = None
+    diverged_at: int | None = None
+    error: str | None = None
+    path: Path | None = None
+    """The local run directory (for ``meta.json`` and ``metrics.jsonl``); None for W&B."""
+    device: str | None = None
+    """Device type (cuda | cpu | ...); None until known (see ``device_type``)."""
+    config: dict[str, Any] | None = None
+    history: Callable[[], Iterable[Mapping[str, Any]]] | None = None
+    """W&B only: the run's logged events (learning curves)."""
+
+    def value(self, metric: str, statistic: str) -> float | None:
+        """The run's ``metric`` under the paper's statistic: the last evaluation (``final``) or
+        the best evaluation over training (``best_epoch``)."""
+        table = self.final if statistic == "final" else self.best
+        value = table.get(metric)
+        return float(value) if isinstance(value, int | float) else None
+
+    def device_type(self) -> str | None:
+        """``summary.json`` ``device`` when present, else ``meta.json`` ``device.type``."""
+        if self.device is None and self.path is not None:
+            try:
+                meta = json.loads((self.path / "meta.json").read_bytes())
+                self.device = str(meta["device"]["type"])
+            except (OSError, ValueError, KeyError, TypeError):
+                self.device = None
+        return self.device
+
+
+def _device_from(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("type")
+    return str(value) if value else None
+
+
+def record_from_summary(summary: Mapping[str, Any], name: str, path: Path | None) -> RunRecord:
+    """A record from the contents of one ``summary.json`` (keys: DESIGN.md)."""
+    best = summary.get("best") or {}
+    headline = summary.get("headline") or {}
+    return RunRecord(
+        name=name,
+        sweep=str(summary.get("sweep", "")),
+        task=str(summary.get("task", "")),
+        optimizer=str(summary.get("optimizer", "")),
+        seed=summary.get("seed"),
+        overrides={str(k): str(v) for k, v in (summary.get("overrides") or {}).items()},
+        status=str(summary.get("status", "incomplete")),
+        headline=headline.get("metric"),
+        mode=headline.get("mode"),
+        final=dict(summary.get("final") or {}),
+        best={k: b["value"] for k, b in best.items() if isinstance(b, Mapping)},
+        best_epoch={k: b.get("epoch") for k, b in best.items() if isinstance(b, Mapping)},
+        steps=summary.get("steps"),
+        epochs=summary.get("epochs"),
+        time_total=summary.get("time_total"),
+        time_optimizer=summary.get("time_optimizer"),
+        peak_memory_bytes=summary.get("peak_memory_bytes"),
+        diverged_at=summary.get("diverged_at"),
+        error=summary.get("error"),
+        path=path,
+        device=_device_from(summary.get("device")),
+    )
+
+
+_SEED = re.compile(r"^seed=(-?\d+)$")
+_HASHED = re.compile(r"-[0-9a-f]{12}$")
+_MAX_COMPONENT = 180  # experiments.run_identity shortens longer components with a hash
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def config_group_keys(config_dir: Path = CONFIG_DIR) -> list[str]:
+    """The config groups (``schedule``, ``schedule/warmup``, ...): the override keys that
+    contain ``/``."""
+    if not config_dir.is_dir():
+        return []
+    return sorted(str(p.relative_to(config_dir)) for p in config_dir.rglob("*") if p.is_dir())
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split ``key=value,key=[a,b]`` on the commas outside brackets and braces."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "[{(":
+            depth += 1
+        elif char in "]})":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return parts
+
+
+def parse_overrides_component(component: str, group_keys: Iterable[str] = ()) -> dict[str, str]:
+    """Invert ``experiments.run_identity.overrides_component`` as far as it can be inverted.
+
+    The directory name replaced ``/`` by ``_``: a key equal to a nested config group with that
+    substitution (``schedule_warmup`` for ``schedule/warmup``) gets its ``/`` back. A component
+    shortened with a hash cannot be read back and is kept whole under the key ``<hashed>``.
+    """
+    if component == "default":
+        return {}
+    if len(component) == _MAX_COMPONENT and _HASHED.search(component):
+        return {"<hashed>": component}
+    restore = {key.replace("/", "_"): key for key in group_keys if "/" in key}
+    result: dict[str, str] = {}
+    for part in split_top_level(component):
+        key, _, value = part.partition("=")
+        result[restore.get(key, key)] = value
+    return result
+
+
+def identity_from_name(name: str, group_keys: Iterable[str] = ()) -> dict[str, Any]:
+    """``<sweep>/<task>/<optimizer>/<overrides>/seed=<s>`` read back into its parts."""
+    parts = name.strip("/").split("/")
+    seed_match = _SEED.match(parts[-1]) if parts else None
+    if seed_match is None or len(parts) < 5:
+        return {"sweep": "", "task": "", "optimizer": "", "overrides": {}, "seed": None}
+    return {
+        "sweep": "/".join(parts[:-4]),
+        "task": parts[-4],
+        "optimizer": parts[-3],
+        "overrides": parse_overrides_component(parts[-2], group_keys),
+        "seed": int(seed_match.group(1)),
+    }
