@@ -4,7 +4,8 @@ AdaBound (Luo et al. 2019, §3 and Fig. 1) motivates dynamic bounds with a heat 
 per-coordinate learning rates sampled at the end of training — 9 convolution-kernel coordinates
 and 1 final-layer bias — which span from below 0.01 to above 1000. This probe records, at each
 epoch end, the factor each sampled coordinate's update applied to its moment
-(``optimizer.effective_lr``; for AdaBound/AMSBound the clipped step), plus the distribution over
+(``optimizer.effective_lr``; for AdaBound/AMSBound the clipped step; the group lr for optimizers
+without one, such as SGD), plus the distribution over
 all coordinates (min, percentiles, max), and RAdam's ρ_t and r_t at every logged step. Events go
 to ``metrics.jsonl`` under ``diag/``. When ``diagnostics.lr_probe`` is false nothing is built.
 """
@@ -54,23 +55,25 @@ class LearningRateProbe:
         bias_coordinates: int = 1,
         seed: int = 0,
     ) -> None:
-        if not hasattr(optimizer, "effective_lr"):
-            raise ValueError(
-                f"diagnostics.lr_probe needs an optimizer exposing effective_lr(param); "
-                f"{type(optimizer).__name__} does not (its per-coordinate lr is the group lr)"
-            )
         self.optimizer = optimizer
+        self.effective_lr = getattr(optimizer, "effective_lr", self.group_lr)
         self.parameters = dict(model.named_parameters())
         self.coordinates = sample_coordinates(model, conv_coordinates, bias_coordinates, seed)
+
+    def group_lr(self, param: torch.Tensor) -> torch.Tensor:
+        """For optimizers without per-coordinate step sizes (SGD, or any class that does not
+        expose ``effective_lr``): every coordinate's rate is its group's lr."""
+        group = next(g for g in self.optimizer.param_groups if any(p is param for p in g["params"]))
+        return torch.full_like(param, group["lr"], dtype=torch.float32)
 
     def epoch_event(self) -> dict[str, float]:
         """Sampled coordinates and the distribution over every coordinate, as ``diag/`` keys."""
         event: dict[str, float] = {}
         for name, index in self.coordinates:
-            value = self.optimizer.effective_lr(self.parameters[name]).reshape(-1)[index]
+            value = self.effective_lr(self.parameters[name]).reshape(-1)[index]
             event[f"diag/lr/{name}[{index}]"] = float(value)
         every = torch.cat(
-            [self.optimizer.effective_lr(p).reshape(-1).float() for p in self.parameters.values()]
+            [self.effective_lr(p).reshape(-1).float() for p in self.parameters.values()]
         )
         stride = every.numel() // 2**24 + 1  # torch.quantile takes at most 2**24 values
         levels = torch.tensor([q / 100 for q in PERCENTILES], dtype=torch.float32)

@@ -80,16 +80,13 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
     train_batches = RankSlice(task.train, world)
     probe = None
     if cfg.diagnostics.lr_probe:
-        try:
-            probe = LearningRateProbe(
-                model,
-                optimizer,
-                cfg.diagnostics.conv_coordinates,
-                cfg.diagnostics.bias_coordinates,
-                cfg.diagnostics.probe_seed,
-            )
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
+        probe = LearningRateProbe(
+            model,
+            optimizer,
+            cfg.diagnostics.conv_coordinates,
+            cfg.diagnostics.bias_coordinates,
+            cfg.diagnostics.probe_seed,
+        )
     base_lrs = [group["lr"] for group in optimizer.param_groups]
     steps_per_epoch = len(train_batches)
     budget = task.epochs * steps_per_epoch

@@ -106,8 +106,8 @@ def test_probe_in_a_run_and_its_figures(tmp_path) -> None:
     assert all(p.stat().st_size > 1000 for p in paths)
 
 
-def test_probe_needs_an_optimizer_that_exposes_effective_lr(tmp_path) -> None:
-    workspace = Workspace.create(tmp_path)
-    done = workspace.run(["optimizer=sgd", "diagnostics.lr_probe=true", "max_steps=2"])
-    assert done.returncode == 2
-    assert "effective_lr" in done.stderr and "Traceback" not in done.stderr
+def test_sgd_coordinates_share_the_group_lr() -> None:
+    model, optimizer = trained(torch.optim.SGD, lr=0.05, momentum=0.9)
+    event = LearningRateProbe(model, optimizer).epoch_event()
+    rates = [value for key, value in event.items() if key.startswith("diag/lr")]
+    assert len(rates) == 10 + 9 and all(rate == pytest.approx(0.05) for rate in rates)
