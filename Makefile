@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-all lint format train bench-optimizers clean
+.PHONY: help install test test-all lint format train analyses sweep-plan tables export demo \
+	slurm-start slurm-stop bench-optimizers bench-train bench-tables clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -33,8 +34,33 @@ format: ## apply ruff's formatting and safe fixes
 train: ## one run; pass Hydra overrides with ARGS="task=... optimizer=..."
 	$(BIN)/python -m experiments.train $(ARGS)
 
+analyses: ## the offline analyses: RAdam's variance simulation, Reddi et al.'s counterexample
+	$(BIN)/python -m experiments.analyses.variance
+	$(BIN)/python -m experiments.analyses.counterexample
+
+sweep-plan: ## what a sweep would launch, skip and resume: ARGS="+paper=radam/cifar10_sgd"
+	$(BIN)/python -m scripts.sweep_plan $(ARGS)
+
+tables: ## the papers' tables, claims and figures from runs/ into results/<paper>/
+	$(BIN)/python -m scripts.make_tables --runs runs --out results $(ARGS)
+
+export: ## every run as one tidy table: runs/export.csv and runs/export.parquet
+	$(BIN)/python -m scripts.export_runs --runs runs --out runs/export $(ARGS)
+
+slurm-start: ## a local single-node Slurm for trying launcher=slurm (root; scripts/install_slurm.sh)
+	scripts/slurm_local.sh start
+
+slurm-stop: ## stop the local Slurm
+	scripts/slurm_local.sh stop
+
 bench-optimizers: ## time the optimizer step against torch's fused Adam (writes results/bench/)
 	$(BIN)/python -m scripts.bench_optimizers $(ARGS)
+
+bench-train: ## training samples/s per task and pipeline, and the loop's overhead (results/bench/)
+	$(BIN)/python -m scripts.bench_train $(ARGS)
+
+bench-tables: ## time make_tables on 10,000 synthetic runs (results/bench/tables-cpu.json)
+	$(BIN)/python -m scripts.bench_tables $(ARGS)
 
 clean: ## remove caches (never runs/ or datasets/)
 	rm -rf .pytest_cache .ruff_cache

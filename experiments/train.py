@@ -23,12 +23,14 @@ import hydra
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 from torch.nn.parallel import DistributedDataParallel
 
 from experiments import checkpoint
-from experiments.config_checks import ConfigError, check_overrides, to_container
+from experiments.config_checks import CONFIG_DIR, ConfigError, check_overrides, to_container
 from experiments.distributed import RankSlice, World, all_reduce_sum, init_world
 from experiments.launch import PreparedRun, prepare
 from experiments.lr_probe import LearningRateProbe
@@ -54,8 +56,14 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 def build_optimizer(cfg: DictConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     try:
         return instantiate(cfg.optimizer)(model.parameters())
-    except (ValueError, TypeError) as error:
-        raise ConfigError(f"optimizer {cfg.optimizer.get('_target_')}: {error}") from None
+    except (ValueError, TypeError, InstantiationException, MissingMandatoryValue) as error:
+        if isinstance(error, MissingMandatoryValue):
+            raise ConfigError(
+                "optimizer._target_ is missing: optimizer=custom needs "
+                "optimizer._target_=<module.Class> (an importable torch.optim.Optimizer)"
+            ) from None
+        target = cfg.optimizer.get("_target_")
+        raise ConfigError(f"optimizer {target}: {str(error).splitlines()[0]}") from None
 
 
 def json_line(event: dict[str, Any]) -> str:
@@ -299,7 +307,7 @@ def run_one(cfg: DictConfig, overrides: list[str], choices: dict[str, Any]) -> i
             stop.chain_requeue()
 
 
-@hydra.main(config_path="../configs", config_name="train", version_base="1.3")
+@hydra.main(config_path=str(CONFIG_DIR), config_name="train", version_base="1.3")
 def hydra_entry(cfg: DictConfig) -> int:
     hydra_cfg = HydraConfig.get()
     code = run_one(cfg, list(hydra_cfg.overrides.task), dict(hydra_cfg.runtime.choices))
@@ -321,4 +329,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module, not __main__: submitit pickles the task function by reference,
+    # which only works for functions of an importable module.
+    from experiments.train import main as imported_main
+
+    imported_main()

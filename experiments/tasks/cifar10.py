@@ -41,6 +41,38 @@ def _require_choice(key: str, value: object, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"task.{key}={value!r} is invalid: one of {', '.join(allowed)}")
 
 
+def train_source(
+    cfg: DictConfig, images: torch.Tensor, labels: torch.Tensor, *, seed: int, device: torch.device
+) -> BatchSource:
+    """The training BatchSource of ``task.pipeline`` over uint8 N × 3 × 32 × 32 ``images`` (the
+    real data, or synthetic data of the same shape in ``scripts.bench_train``)."""
+    stats = NORMALIZATIONS[cfg.normalization]
+    if choose_pipeline(cfg.pipeline, device) == "device":
+        return DeviceCifarBatches(
+            images,
+            labels,
+            cfg.batch_size,
+            seed=seed,
+            device=device,
+            augment=cfg.augment,
+            stats=stats,
+        )
+    workers = cfg.num_workers
+    if workers is None:
+        workers = default_num_workers(device, cap=4)
+    pin = cfg.pin_memory if cfg.pin_memory is not None else device.type == "cuda"
+    return loader_batches(
+        images,
+        labels,
+        cfg.batch_size,
+        seed=seed,
+        num_workers=workers,
+        pin_memory=pin,
+        augment=cfg.augment,
+        stats=stats,
+    )
+
+
 def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> Task:
     pipeline = choose_pipeline(cfg.pipeline, device)
     _require_choice("val_split", cfg.val_split, VAL_SPLITS)
@@ -56,34 +88,8 @@ def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) ->
     except ValueError as error:
         raise ConfigError(f"task.val_size={cfg.val_size!r} is invalid: {error}") from None
 
-    train: BatchSource
-    if pipeline == "device":
-        train = DeviceCifarBatches(
-            train_images,
-            train_labels,
-            cfg.batch_size,
-            seed=seed,
-            device=device,
-            augment=cfg.augment,
-            stats=stats,
-        )
-        eval_device = device
-    else:
-        workers = cfg.num_workers
-        if workers is None:
-            workers = default_num_workers(device, cap=4)
-        pin = cfg.pin_memory if cfg.pin_memory is not None else device.type == "cuda"
-        train = loader_batches(
-            train_images,
-            train_labels,
-            cfg.batch_size,
-            seed=seed,
-            num_workers=workers,
-            pin_memory=pin,
-            augment=cfg.augment,
-            stats=stats,
-        )
-        eval_device = torch.device("cpu")
+    train = train_source(cfg, train_images, train_labels, seed=seed, device=device)
+    eval_device = device if pipeline == "device" else torch.device("cpu")
 
     splits = {"test": (data.test_images, data.test_labels)}
     if val is not None:

@@ -17,6 +17,7 @@ import pytest
 
 from tests.experiments.cli import (
     LONG_RUN,
+    TIMEOUT_S,
     Workspace,
     assert_same_run,
     read_metrics,
@@ -117,15 +118,14 @@ def test_usr2_checkpoints_requeues_and_resumes_to_the_uninterrupted_result(
 
 
 TIME_LIMITED = (
-    "task.epochs=60",
-    "log_every=40",
-    "eval_every=400",
-    "checkpoint_every=400",
+    "task.epochs=400",
+    "log_every=100",
+    "eval_every=2000",
+    "checkpoint_every=2000",
     "device=cpu",
     "deterministic=true",
 )
-"""2,400 steps: longer than one minute of training on two cores, so that the run meets its
-time limit at least once."""
+"""16,000 steps: a few minutes of training on two cores, several one-minute time limits."""
 
 
 @pytest.mark.slow
@@ -134,12 +134,15 @@ def test_a_real_time_limit_requeues_until_the_run_finishes(
 ) -> None:
     workspace = Workspace.create(tmp_path / "slurm")
     cluster = on_local_cluster(timeout_min=1, signal_delay_s=25, max_num_timeout=20)
-    finished = workspace.run(["-m", *cluster, *TIME_LIMITED], env=train_env(**slurm_env))
+    launched = workspace.start(["-m", *cluster, *TIME_LIMITED], env=train_env(**slurm_env))
+    finished = launched.finish(timeout=3 * TIMEOUT_S)
     assert finished.returncode == 0, finished.describe()
     assert finished.run_dir is not None
     launches = slurm_ids(finished.run_dir)
     assert len(launches) >= 2
     assert [launch.get("SLURM_RESTART_COUNT", "0") for launch in launches][:2] == ["0", "1"]
-    reference = Workspace.create(tmp_path / "reference").run(list(TIME_LIMITED))
+    reference = (
+        Workspace.create(tmp_path / "reference").start(list(TIME_LIMITED)).finish(3 * TIMEOUT_S)
+    )
     assert reference.returncode == 0 and reference.run_dir is not None, reference.describe()
     assert_same_run(finished.run_dir, reference.run_dir)
