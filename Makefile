@@ -47,6 +47,9 @@ tables: ## the papers' tables, claims and figures from runs/ into results/<paper
 export: ## every run as one tidy table: runs/export.csv and runs/export.parquet
 	$(BIN)/python -m scripts.export_runs --runs runs --out runs/export $(ARGS)
 
+demo: ## offline, ≈ 5 min on 2 cores: analyses, a 6-optimizer × 3-seed digits sweep, its table and figures
+	$(BIN)/python -m scripts.demo $(ARGS)
+
 slurm-start: ## a local single-node Slurm for trying launcher=slurm (root; scripts/install_slurm.sh)
 	scripts/slurm_local.sh start
 

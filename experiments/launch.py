@@ -8,6 +8,7 @@ config differs in a scientific key. With several ranks, rank 0 decides and the o
 from __future__ import annotations
 
 import sys
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from experiments.run_identity import (
     scientific_config,
     scientific_overrides,
 )
-from experiments.run_store import RunDirectory, RunLocked
+from experiments.run_store import RunDirectory, RunLocked, write_json
 from experiments.tasks.base import Task
 
 
@@ -65,12 +66,24 @@ def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> None:
     run.write_config(cfg, overrides)
 
 
+def _build_task(cfg: DictConfig, device: torch.device) -> Task:
+    try:
+        build = get_method(cfg.task.build)
+        return build(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
+    except DataUnavailable as error:
+        raise ConfigError(str(error)) from None
+
+
 def prepare(
     cfg: DictConfig, overrides: list[str], choices: dict[str, Any], world: World
 ) -> PreparedRun | int:
-    """A locked (on rank 0) run directory and its task, or the exit code to stop with."""
+    """A locked (on rank 0) run directory and its task, or the exit code to stop with.
+
+    Rank 0 writes ``config.yaml`` before the task is built (DESIGN.md, step 2), so a task that
+    fails to build leaves a run marked ``failed`` with its error, not a bare traceback."""
     decision: int | None = None
     prepared: PreparedRun | None = None
+    run: RunDirectory | None = None
     try:
         check_run_keys(cfg)
         device = resolve_device(cfg.device)
@@ -86,25 +99,22 @@ def prepare(
             decision = 0
         else:
             check_writable(cfg.runs_dir)
-            try:
-                build = get_method(cfg.task.build)
-                task = build(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
-            except DataUnavailable as error:
-                raise ConfigError(str(error)) from None
-            prepared = PreparedRun(run, task, device, identity)
             if world.is_main:
                 run.acquire()
-                try:
-                    _claim(run, cfg, overrides)
-                except BaseException:
-                    run.release()
-                    raise
+                _claim(run, cfg, overrides)
+            prepared = PreparedRun(run, _build_task(cfg, device), device, identity)
     except (ConfigError, RunLocked) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         decision = 2
+    except Exception as error:  # noqa: BLE001 - recorded as a failed run, then exit 1
+        traceback.print_exc()
+        if world.is_main and run is not None and run.holds_lock:
+            write_json(run.summary_path, {**identity, "status": "failed",
+                                          "error": f"{type(error).__name__}: {error}"})  # fmt: skip
+        decision = 1
     decision = broadcast_from_main(decision, world)
     if decision is not None:
-        if prepared is not None and world.is_main:
-            prepared.run.release()
+        if run is not None and world.is_main:
+            run.release()
         return decision
     return prepared if prepared is not None else 2

@@ -80,6 +80,10 @@ class RunDirectory:
         handle.flush()
         self._lock_handle = handle
 
+    @property
+    def holds_lock(self) -> bool:
+        return self._lock_handle is not None
+
     def release(self) -> None:
         if self._lock_handle is not None:
             self._lock_handle.truncate(0)

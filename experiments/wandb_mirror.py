@@ -11,6 +11,7 @@ from __future__ import annotations
 import netrc
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ class WandbMirror:
         try:
             import wandb
 
-            run_id = id_path.read_text().strip() if id_path.exists() else wandb.util.generate_id()
+            run_id = id_path.read_text().strip() if id_path.exists() else uuid.uuid4().hex[:8]
             id_path.write_text(run_id + "\n")
             run = wandb.init(
                 project=settings.get("project"),

@@ -1,0 +1,132 @@
+"""Bad input (issue 2, item 7): each refusal is one line on stderr naming the key and the bad
+value, exit code 2, no traceback, and no run directory marked finished. An unknown config group
+option may keep Hydra's exit code if its message names the option and lists the available ones.
+(A missing data path is tested with the image tasks.)"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+import torch
+
+from tests.experiments.cli import (
+    CONFIG_DIR,
+    Finished,
+    Workspace,
+    read_summary,
+    run_concurrently,
+)
+
+
+class Case(NamedTuple):
+    override: str
+    key: str  # what the one line must name
+    value: str | None  # the bad value it must show (None: the key is the bad part)
+
+
+CASES = {
+    "lr-zero": Case("optimizer.lr=0", "optimizer.lr", "0"),
+    "lr-negative": Case("optimizer.lr=-1", "optimizer.lr", "-1"),
+    "beta-one": Case("optimizer.betas=[0.9,1.0]", "optimizer.betas", "1.0"),
+    "beta-negative": Case("optimizer.betas=[-0.1,0.9]", "optimizer.betas", "-0.1"),
+    "weight-decay-negative": Case("optimizer.weight_decay=-1", "optimizer.weight_decay", "-1"),
+    "eps-negative": Case("optimizer.eps=-1", "optimizer.eps", "-1"),
+    "checkpoint-every-zero": Case("checkpoint_every=0", "checkpoint_every", "0"),
+    "max-steps-negative": Case("max_steps=-1", "max_steps", "-1"),
+    "eval-every-negative": Case("eval_every=-1", "eval_every", "-1"),
+    "keep-checkpoint-unknown": Case("keep_checkpoint=sometimes", "keep_checkpoint", "sometimes"),
+    "device-unknown": Case("device=tpu", "device", "tpu"),
+    "device-cuda-without-gpu": Case("device=cuda", "device", "cuda"),
+    "unknown-key": Case("foo=1", "foo", None),
+    "unknown-key-added": Case("+foo=1", "foo", None),
+    "unknown-optimizer-keyword": Case("+optimizer.foo=1", "foo", None),
+}
+QUICK = {"max_steps": "max_steps=3", "device": "device=cpu"}
+"""Added to every case (unless it sets that key): a wrongly accepted case ends in seconds."""
+
+
+def overrides_of(case: Case) -> tuple[str, ...]:
+    key = case.override.lstrip("+").split("=")[0]
+    return (*(value for name, value in QUICK.items() if name != key), case.override)
+
+
+def unwritable_runs_dir(root: Path) -> Workspace:
+    """A ``runs_dir`` below a regular file: it cannot be created, even by root."""
+    workspace = Workspace.create(root)
+    blocker = root / "afile"
+    blocker.write_text("not a directory\n")
+    return Workspace(cwd=workspace.cwd, runs_dir=blocker / "runs")
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future]:
+    """Every case launched once, two at a time."""
+
+    def launch(workspace: Workspace, overrides: tuple[str, ...]) -> tuple[Workspace, Finished]:
+        return workspace, workspace.run(overrides)
+
+    jobs = {
+        name: partial(launch, Workspace.create(tmp_path_factory.mktemp(name)), overrides_of(case))
+        for name, case in CASES.items()
+        if not (name == "device-cuda-without-gpu" and torch.cuda.is_available())
+    }
+    jobs["runs-dir-unwritable"] = partial(
+        launch, unwritable_runs_dir(tmp_path_factory.mktemp("unwritable")), tuple(QUICK.values())
+    )
+    jobs["unknown-optimizer-preset"] = partial(
+        launch, Workspace.create(tmp_path_factory.mktemp("nope")), ("optimizer=nope", "max_steps=3")
+    )
+    return run_concurrently(jobs)
+
+
+def assert_refused(workspace: Workspace, result: Finished, key: str, value: str | None) -> None:
+    assert result.returncode == 2, result.describe()
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.describe()
+    assert key in lines[0], result.describe()
+    if value is not None:
+        assert value in lines[0], result.describe()
+    assert "Traceback" not in result.stdout + result.stderr
+    assert_nothing_marked_finished(workspace)
+
+
+def assert_nothing_marked_finished(workspace: Workspace) -> None:
+    if workspace.runs_dir.is_dir():
+        for summary in workspace.runs_dir.rglob("summary.json"):
+            assert read_summary(summary.parent)["status"] not in {"finished", "diverged"}
+    assert list(workspace.cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bad_input_is_refused_in_one_line(refusals: dict[str, Future], name: str) -> None:
+    if name == "device-cuda-without-gpu" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    workspace, result = refusals[name].result()
+    case = CASES[name]
+    assert_refused(workspace, result, case.key, case.value)
+
+
+def test_a_runs_dir_that_cannot_be_created_is_refused(refusals: dict[str, Future]) -> None:
+    workspace, result = refusals["runs-dir-unwritable"].result()
+    assert_refused(workspace, result, "runs_dir", str(workspace.runs_dir))
+    assert not workspace.runs_dir.exists()
+
+
+def test_an_unknown_optimizer_preset_names_it_and_lists_the_presets(
+    refusals: dict[str, Future],
+) -> None:
+    workspace, result = refusals["unknown-optimizer-preset"].result()
+    assert result.returncode != 0, result.describe()
+    output = result.stdout + result.stderr
+    assert "nope" in output
+    presets = sorted(path.stem for path in (CONFIG_DIR / "optimizer").glob("*.yaml"))
+    assert presets
+    listed = {line.strip() for line in output.splitlines()}
+    missing = [preset for preset in presets if preset not in listed]
+    assert not missing, f"presets not listed: {missing}\n{result.describe()}"
+    assert_nothing_marked_finished(workspace)
+    assert workspace.run_dirs() == []
