@@ -79,8 +79,8 @@ def prepare(
 ) -> PreparedRun | int:
     """A locked (on rank 0) run directory and its task, or the exit code to stop with.
 
-    Rank 0 writes ``config.yaml`` before the task is built (DESIGN.md, step 2), so a task that
-    fails to build leaves a run marked ``failed`` with its error, not a bare traceback."""
+    Missing data is bad input (exit 2) and leaves no run directory; any other error while the
+    task builds leaves a run directory with ``config.yaml`` and a ``failed`` summary (exit 1)."""
     decision: int | None = None
     prepared: PreparedRun | None = None
     run: RunDirectory | None = None
@@ -99,19 +99,26 @@ def prepare(
             decision = 0
         else:
             check_writable(cfg.runs_dir)
-            if world.is_main:
-                run.acquire()
-                _claim(run, cfg, overrides)
-            prepared = PreparedRun(run, _build_task(cfg, device), device, identity)
+            try:
+                task = _build_task(cfg, device)
+            except ConfigError:
+                raise
+            except Exception as error:  # noqa: BLE001 - recorded as a failed run, then exit 1
+                traceback.print_exc()
+                if world.is_main:
+                    run.acquire()
+                    _claim(run, cfg, overrides)
+                    failure = f"{type(error).__name__}: {error}"
+                    write_json(run.summary_path, {**identity, "status": "failed", "error": failure})
+                decision = 1
+            else:
+                if world.is_main:
+                    run.acquire()
+                    _claim(run, cfg, overrides)
+                prepared = PreparedRun(run, task, device, identity)
     except (ConfigError, RunLocked) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         decision = 2
-    except Exception as error:  # noqa: BLE001 - recorded as a failed run, then exit 1
-        traceback.print_exc()
-        if world.is_main and run is not None and run.holds_lock:
-            write_json(run.summary_path, {**identity, "status": "failed",
-                                          "error": f"{type(error).__name__}: {error}"})  # fmt: skip
-        decision = 1
     decision = broadcast_from_main(decision, world)
     if decision is not None:
         if run is not None and world.is_main:

@@ -119,8 +119,9 @@ def test_a_schedule_on_the_command_line_wins(name: str) -> None:
     assert schedule_of(cfg).monitor == "val/loss"
 
 
-def test_a_recipe_with_its_own_milestones_switches_schedule_without_them() -> None:
-    cfg = composed("task=imagenet_resnet18", "schedule=cosine", "~schedule.milestones")
+@pytest.mark.parametrize("name", ["imagenet_resnet18", "cifar10_resnet34"])
+def test_a_recipe_with_its_own_milestones_switches_schedule_cleanly(name: str) -> None:
+    cfg = composed(f"task={name}", "schedule=cosine")
     assert cfg.schedule.name == "cosine" and "milestones" not in cfg.schedule
     schedule_of(cfg)
 

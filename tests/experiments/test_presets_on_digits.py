@@ -16,8 +16,12 @@ from tests.experiments.cli import CONFIG_DIR, Workspace, read_metrics, read_summ
 PRESETS = sorted(path.stem for path in (CONFIG_DIR / "optimizer").glob("*.yaml"))
 # 80 updates (two epochs of 40), the validation loss measured every 10.
 BUDGET = ("max_steps=80", "eval_every=10", "log_every=10", "device=cpu", "launcher=inline")
-# Adam-2k freezes m and θ for its first 2000 updates by default: 10 here.
-OWN_OVERRIDES = {"adam_2k": ("optimizer.freeze_steps=10",)}
+# Adam-2k freezes m and θ for its first 2000 updates by default: 10 here. `custom` names no class
+# of its own: torch's Adam stands in for a user's optimizer.
+OWN_OVERRIDES = {
+    "adam_2k": ("optimizer.freeze_steps=10",),
+    "custom": ("optimizer._target_=torch.optim.Adam", "+optimizer.lr=0.001"),
+}
 
 
 @pytest.fixture(scope="module")

@@ -101,6 +101,7 @@ def test_every_published_number_is_an_entry(references) -> None:
     available = [
         (name, e.task, e.optimizer, e.metric, e.statistic, e.value, e.pm)
         for name, reference in references.items()
+        if name != "demo"  # the offline demo's rows: ours, with no published value
         for e in reference.entries
     ]
     for expected in PAPERS_SECTION_3:
