@@ -1,11 +1,14 @@
 """Data-parallel training (torchrun, or several Slurm tasks through submitit).
 
-``task.batch_size`` is the GLOBAL batch: each of the ``world_size`` ranks takes its contiguous
-slice (``batch_size / world_size`` samples) of every global batch, so a run on any world size
-that divides the batch sees the same samples in the same order as a single process, and can
-resume on another such world size. DistributedDataParallel averages the gradients, which equals
-the gradient of the mean loss over the global batch. With several ranks an incomplete last
-global batch of an epoch is dropped. Rank 0 alone writes the run directory.
+``task.batch_size`` is the GLOBAL batch: each of the ``world_size`` ranks takes a contiguous
+slice of every global batch (``batch_size / world_size`` samples; an epoch's smaller last batch
+is split as evenly as possible), so a run on any world size sees the same samples in the same
+order as a single process, with the same number of steps per epoch, and can resume on any other
+world size. Each rank's loss is its share of the global mean — (sum of its per-sample losses)
+× world_size / (global batch) — so DistributedDataParallel's gradient average is exactly the
+gradient of the single-process mean, even for uneven or empty slices. (BatchNorm statistics
+stay per rank: models with BatchNorm match a single process only approximately.) Rank 0 alone
+writes the run directory.
 """
 
 from __future__ import annotations
@@ -76,23 +79,34 @@ def broadcast_from_main(value: object, world: World) -> object:
 
 
 class RankSlice:
-    """This rank's slice of each global batch of a BatchSource."""
+    """This rank's slice of each global batch of a BatchSource; ``global_size`` is the size of
+    the global batch the latest slice came from."""
 
     def __init__(self, source, world: World) -> None:
         self.source, self.world = source, world
+        self.global_size = 0
 
     def __len__(self) -> int:
-        full, total = len(self.source), getattr(self.source, "num_samples", None)
-        batch = getattr(self.source, "batch_size", None)
-        if self.world.distributed and total is not None and batch and total % batch:
-            return full - 1
-        return full
+        return len(self.source)
 
     def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
-        limit = len(self)
-        for index, (inputs, targets) in enumerate(self.source.batches(epoch, start), start):
-            if index >= limit:
-                return
-            share = len(targets) // self.world.world_size
-            lo = self.world.rank * share
-            yield inputs[lo : lo + share], targets[lo : lo + share]
+        for inputs, targets in self.source.batches(epoch, start):
+            if not self.world.distributed:
+                self.global_size = len(targets)
+                yield inputs, targets
+                continue
+            share, extra = divmod(len(targets), self.world.world_size)
+            rank = self.world.rank
+            lo = rank * share + min(rank, extra)
+            hi = lo + share + (1 if rank < extra else 0)
+            self.global_size = len(targets)
+            yield inputs[lo:hi], targets[lo:hi]
+
+
+def rank_loss(mean_loss: Tensor, outputs: Tensor, samples: int, global_size: int, world: World):
+    """This rank's share of the global batch's mean loss (see the module docstring)."""
+    if not world.distributed:
+        return mean_loss
+    if samples == 0:
+        return outputs.sum() * 0.0  # an empty slice: zero gradients, every parameter still used
+    return mean_loss * (samples * world.world_size / global_size)

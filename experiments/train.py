@@ -31,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from experiments import checkpoint
 from experiments.config_checks import CONFIG_DIR, ConfigError, check_overrides, to_container
-from experiments.distributed import RankSlice, World, all_reduce_sum, init_world
+from experiments.distributed import RankSlice, World, all_reduce_sum, init_world, rank_loss
 from experiments.launch import PreparedRun, prepare
 from experiments.lr_probe import LearningRateProbe
 from experiments.progress import Progress
@@ -204,7 +204,10 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                 inputs = inputs.to(device, non_blocking=True, memory_format=memory_format)
                 targets = targets.to(device, non_blocking=True)
                 with autocast(device, precision):
-                    loss = task.loss_fn(forward(inputs).float(), targets)
+                    outputs = forward(inputs).float()
+                samples = len(targets)
+                mean_loss = task.loss_fn(outputs, targets) if samples else None
+                loss = rank_loss(mean_loss, outputs, samples, train_batches.global_size, world)
                 loss_value = loss.item()
                 if all_reduce_sum([float(not math.isfinite(loss_value))], world)[0]:
                     status, summary["diverged_at"] = "diverged", update
@@ -218,7 +221,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                 state["step"], state["batch"] = update, state["batch"] + 1
                 state["loss_sum"] += loss_value
                 state["loss_count"] += 1
-                window_samples += len(targets) * world.world_size
+                window_samples += train_batches.global_size
                 state["time"] += time.perf_counter() - started
                 end_of_epoch = state["batch"] == steps_per_epoch
                 if end_of_epoch:

@@ -1,0 +1,75 @@
+"""DistributedDataParallel on CPU (gloo, 2 processes through torchrun) against one process.
+
+``task.batch_size`` is the global batch: two ranks with 16 samples each must train like one
+process with 32 — the same samples in the same order, the same steps per epoch (the epoch's
+last, smaller batch is split 5/5) — and a run killed under DDP resumes on one process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.experiments.cli import Workspace, read_metrics, science, train_env
+
+RUN = ("task.epochs=2", "log_every=5", "checkpoint_every=20", "device=cpu", "deterministic=true")
+
+
+def torchrun(workspace: Workspace, *extra: str, **env: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc_per_node", "2", "-m", "experiments.train"]
+    command += [f"runs_dir={workspace.runs_dir}", *RUN, *extra]
+    return subprocess.run(
+        command,
+        cwd=workspace.cwd,
+        env=train_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def assert_same_training(run_dir, reference) -> None:
+    got, expected = science(read_metrics(run_dir)), science(read_metrics(reference))
+    assert [e["step"] for e in got] == [e["step"] for e in expected]
+    assert [e["epoch"] for e in got] == [e["epoch"] for e in expected]
+    for event, wanted in zip(got, expected, strict=True):
+        assert event.keys() == wanted.keys()
+        for key in event.keys() - {"step", "epoch"}:
+            assert event[key] == pytest.approx(wanted[key], rel=1e-5, abs=1e-6), key
+    ours = torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]
+    theirs = torch.load(reference / "checkpoint.pt", weights_only=True)["model"]
+    for name, tensor in ours.items():
+        torch.testing.assert_close(tensor, theirs[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory):
+    workspace = Workspace.create(tmp_path_factory.mktemp("single"))
+    done = workspace.run(RUN)
+    assert done.returncode == 0, done.describe()
+    return done.run_dir
+
+
+def test_two_ranks_train_like_one_process_with_the_global_batch(tmp_path, single) -> None:
+    workspace = Workspace.create(tmp_path)
+    done = torchrun(workspace)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (run_dir,) = workspace.run_dirs()
+    assert run_dir.relative_to(workspace.runs_dir).parts == single.parts[-5:]  # same identity
+    summary = (run_dir / "summary.json").read_text()
+    assert '"world_size": 2' in summary
+    assert_same_training(run_dir, single)
+
+
+def test_a_ddp_run_resumes_on_one_process(tmp_path, single) -> None:
+    workspace = Workspace.create(tmp_path)
+    killed = torchrun(workspace, OPTREPRO_FAULT="kill-after-step:50")
+    assert killed.returncode != 0
+    resumed = workspace.run(RUN)
+    assert resumed.returncode == 0, resumed.describe()
+    assert "resuming" in resumed.stdout and "from step 40" in resumed.stdout
+    assert_same_training(resumed.run_dir, single)
