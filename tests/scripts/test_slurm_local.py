@@ -146,3 +146,25 @@ def test_a_real_time_limit_requeues_until_the_run_finishes(
     )
     assert reference.returncode == 0 and reference.run_dir is not None, reference.describe()
     assert_same_run(finished.run_dir, reference.run_dir)
+
+
+def test_two_slurm_tasks_train_one_run_with_ddp(slurm_env: dict[str, str], tmp_path: Path) -> None:
+    """Several tasks per node: submitit's distributed environment, gloo on CPU, one run whose
+    results equal a single process's (the same global batch)."""
+    run = ("seed=1", "task.epochs=1", "log_every=5", "device=cpu", "deterministic=true")
+    single = Workspace.create(tmp_path / "single")
+    reference = single.run(run)
+    assert reference.returncode == 0, reference.describe()
+    workspace = Workspace.create(tmp_path / "ddp")
+    overrides = ["-m", *on_local_cluster(tasks_per_node=2), *run]
+    finished = workspace.run(overrides, env=train_env(**slurm_env))
+    assert finished.returncode == 0, finished.describe()
+    (run_dir,) = workspace.run_dirs()
+    summary = read_summary(run_dir)
+    assert summary["status"] == "finished" and summary["world_size"] == 2
+    expected = read_metrics(reference.run_dir)
+    got = read_metrics(run_dir)
+    assert [e["step"] for e in got] == [e["step"] for e in expected]
+    for event, wanted in zip(got, expected, strict=True):
+        for key in event.keys() - {"step", "epoch", "time"}:
+            assert event[key] == pytest.approx(wanted[key], rel=1e-5, abs=1e-6), key
