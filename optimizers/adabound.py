@@ -39,8 +39,9 @@ def adabound_tensor_update(
     exp_avg.lerp_(grad, 1 - c.beta1)
     exp_avg_sq.mul_(c.beta2).addcmul_(grad, grad, value=1 - c.beta2)
     second = exp_avg_sq
-    if c.amsbound:
-        second = moments[2].copy_(torch.maximum(moments[2], exp_avg_sq))
+    if c.amsbound:  # use the computed maximum, not a re-read of the buffer: one fused kernel
+        second = torch.maximum(moments[2], exp_avg_sq)
+        moments[2].copy_(second)
     step = (s.step_size / (second.sqrt() + c.eps)).clamp(s.lower, s.upper)
     if c.decoupled_decay:
         param.mul_(s.decay)

@@ -58,8 +58,9 @@ def adam_tensor_update(
     exp_avg.lerp_(grad, 1 - c.beta1)
     exp_avg_sq.mul_(c.beta2).addcmul_(grad, grad, value=1 - c.beta2)
     second = exp_avg_sq
-    if c.amsgrad:
-        second = moments[2].copy_(torch.maximum(moments[2], exp_avg_sq))
+    if c.amsgrad:  # use the computed maximum, not a re-read of the buffer: one fused kernel
+        second = torch.maximum(moments[2], exp_avg_sq)
+        moments[2].copy_(second)
     param.sub_(s.step_size * exp_avg / (second.sqrt() + s.eps_term))
 
 
