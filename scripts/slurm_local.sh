@@ -64,7 +64,7 @@ start_munge() {
 write_conf() {
     local host cpus memory
     host=$(hostname -s)
-    cpus=$(nproc)
+    cpus=$(nproc --all)  # --all: OMP_NUM_THREADS (set by make test) would lower plain nproc
     memory=$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
     cat >"$CONF" <<EOF
 # Written by scripts/slurm_local.sh: a single-node Slurm for tests. Not for production.
