@@ -99,23 +99,23 @@ def prepare(
             decision = 0
         else:
             check_writable(cfg.runs_dir)
+            failure = None
             try:
                 task = _build_task(cfg, device)
             except ConfigError:
                 raise
             except Exception as error:  # noqa: BLE001 - recorded as a failed run, then exit 1
                 traceback.print_exc()
-                if world.is_main:
-                    run.acquire()
-                    _claim(run, cfg, overrides)
-                    failure = f"{type(error).__name__}: {error}"
-                    write_json(run.summary_path, {**identity, "status": "failed", "error": failure})
-                decision = 1
+                failure = f"{type(error).__name__}: {error}"
+            if world.is_main:
+                run.acquire()
+                _claim(run, cfg, overrides)
+            if failure is None:
+                prepared = PreparedRun(run, task, device, identity)
             else:
                 if world.is_main:
-                    run.acquire()
-                    _claim(run, cfg, overrides)
-                prepared = PreparedRun(run, task, device, identity)
+                    write_json(run.summary_path, {**identity, "status": "failed", "error": failure})
+                decision = 1
     except (ConfigError, RunLocked) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         decision = 2

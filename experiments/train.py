@@ -34,11 +34,12 @@ from experiments.config_checks import CONFIG_DIR, ConfigError, check_overrides, 
 from experiments.distributed import RankSlice, World, all_reduce_sum, init_world, rank_loss
 from experiments.launch import PreparedRun, prepare
 from experiments.lr_probe import LearningRateProbe
+from experiments.metric_direction import metric_mode
 from experiments.progress import Progress
 from experiments.run_meta import collect_meta, peak_memory_bytes
 from experiments.run_store import FINAL_STATUSES, write_json
 from experiments.signals import StopSignals
-from experiments.tasks.base import autocast, metric_mode
+from experiments.tasks.base import autocast
 from experiments.wandb_mirror import WandbMirror
 from optimizers.schedules import build_schedule
 

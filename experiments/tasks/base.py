@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from experiments.distributed import SINGLE_PROCESS, World, all_reduce_sum
+from experiments.metric_direction import metric_mode  # noqa: F401 - part of the task contract
 
 
 class BatchSource(Protocol):
@@ -76,9 +77,3 @@ class Task:
 def autocast(device: torch.device, precision: str) -> torch.autocast:
     """bf16 autocast when ``precision == "bf16"``; a disabled context otherwise."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-def metric_mode(name: str) -> str:
-    """Whether a larger value of a metric is better ("max") or a smaller one ("min")."""
-    leaf = name.rsplit("/", 1)[-1]
-    return "min" if leaf in {"loss", "ppl", "nll"} else "max"

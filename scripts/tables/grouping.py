@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from experiments.metric_direction import metric_mode
 from scripts.tables.records import STATUSES_UNFINISHED, RunRecord
 from scripts.tables.reference import Entry
 
@@ -26,12 +27,6 @@ def canonical(value: str) -> str:
         return repr(float(text))
     except ValueError:
         return text
-
-
-def metric_mode(metric: str) -> str:
-    """``max`` or ``min``; the rule of ``experiments.tasks.base.metric_mode`` (kept here so the
-    tables never import torch)."""
-    return "min" if metric.rsplit("/", 1)[-1] in {"loss", "ppl", "nll"} else "max"
 
 
 @dataclass

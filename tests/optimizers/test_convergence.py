@@ -20,16 +20,6 @@ import optimizers
 TOLERANCE = 1e-3
 
 
-@pytest.fixture(autouse=True)
-def single_intra_op_thread():
-    """The problems are tiny: on 2 shared cores a second intra-op thread only adds contention
-    (matmul-bearing steps were observed 20× slower with 2 threads under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @dataclass(frozen=True)
 class Setting:
     """Hyperparameters under which an optimizer should converge within ``steps`` updates."""

@@ -17,16 +17,6 @@ RTOL = 1e-10
 ATOL = 1e-13
 
 
-@pytest.fixture(autouse=True)
-def single_intra_op_thread():
-    """The problems are tiny: on 2 shared cores a second intra-op thread only adds contention
-    (matmul-bearing steps were observed 20× slower with 2 threads under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def lr_factor(t: int) -> float:
     """Step decay at t = 100 and t = 200, as a schedule in the training loop would set it."""
     return 1.0 if t < 100 else 0.3 if t < 200 else 0.05
