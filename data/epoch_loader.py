@@ -1,4 +1,4 @@
-"""A DataLoader-backed BatchSource (experiments.tasks.base) that resumes mid-epoch exactly.
+"""A DataLoader-backed RowSource (``experiments.tasks.classification``) with exact resume.
 
 The dataset is indexed by ``(epoch, index)`` keys, so whatever randomness it draws for a sample
 can be seeded from (seed, epoch, index) alone (see ``data.seeding``); the sampler visits one

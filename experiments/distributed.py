@@ -1,20 +1,19 @@
 """Data-parallel training (torchrun, or several Slurm tasks through submitit).
 
-``task.batch_size`` is the GLOBAL batch: each of the ``world_size`` ranks takes a contiguous
-slice of every global batch (``batch_size / world_size`` samples; an epoch's smaller last batch
-is split as evenly as possible), so a run on any world size sees the same samples in the same
-order as a single process, with the same number of steps per epoch, and can resume on any other
-world size. Each rank's loss is its share of the global mean — (sum of its per-sample losses)
-× world_size / (global batch) — so DistributedDataParallel's gradient average is exactly the
-gradient of the single-process mean, even for uneven or empty slices. (BatchNorm statistics
-stay per rank: models with BatchNorm match a single process only approximately.) Rank 0 alone
-writes the run directory.
+Each rank trains on its share of every step (the task decides how to shard: image rows, BPTT
+columns, whole token buckets; ``experiments.tasks.contract``). The loop divides each rank's summed
+loss by the units of the whole update on all ranks and multiplies by the world size, so
+DistributedDataParallel's gradient average is exactly the gradient of the single-process mean.
+Rank 0 alone writes the run directory.
+
+Every collective reduces tensors on the run's device (NCCL accepts CUDA tensors only; gloo takes
+CPU tensors, and CUDA ones too), and the loop calls them at log points and evaluations only.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -51,23 +50,50 @@ def _export_submitit_environment() -> None:
             pass
 
 
-def init_world(device_type: str) -> World:
-    """Join the process group when launched with several ranks; a single process otherwise."""
+def init_world(device_type: str, backend: str | None = None) -> World:
+    """Join the process group when launched with several ranks; a single process otherwise.
+    The backend is NCCL on CUDA and gloo on CPU unless ``backend`` (or ``$OPTREPRO_BACKEND``)
+    names one: gloo also reduces CUDA tensors, which lets two ranks share one GPU."""
     _export_submitit_environment()
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return SINGLE_PROCESS
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+        default = "nccl" if device_type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend or os.environ.get("OPTREPRO_BACKEND") or default)
     return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def all_reduce_sum(values: list[float], world: World) -> list[float]:
-    if not world.distributed:
-        return values
-    tensor = torch.tensor(values, dtype=torch.float64)
-    dist.all_reduce(tensor)
-    return tensor.tolist()
+def all_reduce_sum(tensor: Tensor, world: World) -> Tensor:
+    """The element-wise sum over ranks of a tensor on the run's device (in place)."""
+    if world.distributed:
+        dist.all_reduce(tensor)
+    return tensor
+
+
+def all_reduce_min(tensor: Tensor, world: World) -> Tensor:
+    if world.distributed:
+        dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
+    return tensor
+
+
+def sum_statistics(
+    totals: Mapping[str, Tensor], world: World, device: torch.device
+) -> dict[str, float]:
+    """Sum named statistics over ranks in one collective and read them on the host once. Ranks
+    may hold different keys (a rank without evaluation batches holds none): missing ones are
+    zero."""
+    keys: Sequence[str] = sorted(totals)
+    if world.distributed:
+        gathered: list[list[str] | None] = [None] * world.world_size
+        dist.all_gather_object(gathered, list(keys))
+        keys = sorted({key for names in gathered if names for key in names})
+    if not keys:
+        return {}
+    zero = torch.zeros((), dtype=torch.float64, device=device)
+    stacked = torch.stack([totals.get(key, zero).to(device, torch.float64) for key in keys])
+    values = all_reduce_sum(stacked, world).tolist()
+    return dict(zip(keys, values, strict=True))
 
 
 def broadcast_from_main(value: object, world: World) -> object:
@@ -78,35 +104,9 @@ def broadcast_from_main(value: object, world: World) -> object:
     return payload[0]
 
 
-class RankSlice:
-    """This rank's slice of each global batch of a BatchSource; ``global_size`` is the size of
-    the global batch the latest slice came from."""
-
-    def __init__(self, source, world: World) -> None:
-        self.source, self.world = source, world
-        self.global_size = 0
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
-        for inputs, targets in self.source.batches(epoch, start):
-            if not self.world.distributed:
-                self.global_size = len(targets)
-                yield inputs, targets
-                continue
-            share, extra = divmod(len(targets), self.world.world_size)
-            rank = self.world.rank
-            lo = rank * share + min(rank, extra)
-            hi = lo + share + (1 if rank < extra else 0)
-            self.global_size = len(targets)
-            yield inputs[lo:hi], targets[lo:hi]
-
-
-def rank_loss(mean_loss: Tensor, outputs: Tensor, samples: int, global_size: int, world: World):
-    """This rank's share of the global batch's mean loss (see the module docstring)."""
+def agree(flag: bool, world: World, device: torch.device) -> bool:
+    """True on every rank when ``flag`` is true on any (a stop signal on one rank stops all)."""
     if not world.distributed:
-        return mean_loss
-    if samples == 0:
-        return outputs.sum() * 0.0  # an empty slice: zero gradients, every parameter still used
-    return mean_loss * (samples * world.world_size / global_size)
+        return flag
+    tensor = torch.tensor([float(flag)], device=device)
+    return bool(all_reduce_sum(tensor, world).item())

@@ -1,47 +1,56 @@
 """The entry point and the training loop: ``python -m experiments.train [overrides]``.
 
-One top-to-bottom file (nanoGPT style): a composed config becomes a locked run directory
-(``experiments.launch``), then this loop trains, logs, evaluates, checkpoints and closes the run
-with ``summary.json``. Exit codes (DESIGN.md): 0 finished, diverged or already finished; 2 bad
-input; 1 anything else. ``torchrun --nproc_per_node N -m experiments.train`` trains with
-DistributedDataParallel (``experiments.distributed``). SIGTERM, SIGINT and SIGUSR2 stop a run
-at the next step with a checkpoint; after SIGUSR2 submitit's handler then requeues the Slurm job
-(``experiments.signals``).
+One top-to-bottom file (nanoGPT style). ``experiments.runs.prepare`` turns a composed config into a
+locked run directory and everything this loop trains: the task (``experiments.tasks.contract``),
+its model on the device, the optimizer, the calendar of updates and the lr schedule. The loop
+then trains, logs, evaluates, checkpoints and closes the run with ``summary.json``.
+
+Per update: set the lr (schedule × the batch's lr scale), run ``update_freq`` micro-batches
+through ``task.train_step`` and backpropagate each summed loss divided by the units of the whole
+update, clip the gradient norm if the recipe asks, step. Nothing reads the device between log
+points: the training loss and a first-non-finite-update flag accumulate on the device and are
+read at log points, evaluations and checkpoints, which never record parameters after a
+non-finite update (the run ends ``diverged`` at that update).
+
+Exit codes: 0 finished, diverged or already finished; 2 bad input; 1 anything else.
+``torchrun --nproc_per_node N -m experiments.train`` trains with DistributedDataParallel
+(``experiments.distributed``). SIGTERM, SIGINT and SIGUSR2 stop a run with a checkpoint at the
+next update (with several ranks: at the next log point, where they agree); after SIGUSR2
+submitit's handler then requeues the Slurm job (``experiments.runs.signals``).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import random
 import sys
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import hydra
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import MissingMandatoryValue
+from omegaconf import DictConfig
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from experiments import checkpoint
-from experiments.config_checks import CONFIG_DIR, ConfigError, check_overrides, to_container
-from experiments.distributed import RankSlice, World, all_reduce_sum, init_world, rank_loss
-from experiments.launch import PreparedRun, prepare
+from experiments.config_checks import CONFIG_DIR, ConfigError, check_overrides, resolve_device
+from experiments.distributed import World, agree, broadcast_from_main, init_world
+from experiments.loop_meters import StatSums, StepTimer, TrainMeter
+from experiments.loop_options import LoopOptions
+from experiments.loop_state import LoopState
 from experiments.lr_probe import LearningRateProbe
-from experiments.metric_direction import metric_mode
 from experiments.progress import Progress
-from experiments.run_meta import collect_meta, peak_memory_bytes
-from experiments.run_store import FINAL_STATUSES, write_json
-from experiments.signals import StopSignals
-from experiments.tasks.base import autocast
-from experiments.wandb_mirror import WandbMirror
-from optimizers.schedules import build_schedule
+from experiments.runs import checkpoint, snapshots
+from experiments.runs.meta import peak_memory_bytes
+from experiments.runs.prepare import PreparedRun, prepare
+from experiments.runs.recorder import Recorder
+from experiments.runs.signals import StopSignals
+from experiments.runs.store import FINAL_STATUSES
+from experiments.tasks.contract import Batch, Evaluation, Task
 
 _exit_codes: list[int] = []
 
@@ -54,239 +63,273 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     torch.backends.cudnn.benchmark = not deterministic
 
 
-def build_optimizer(cfg: DictConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    try:
-        return instantiate(cfg.optimizer)(model.parameters())
-    except (ValueError, TypeError, InstantiationException, MissingMandatoryValue) as error:
-        if isinstance(error, MissingMandatoryValue):
-            raise ConfigError(
-                "optimizer._target_ is missing: optimizer=custom needs "
-                "optimizer._target_=<module.Class> (an importable torch.optim.Optimizer)"
-            ) from None
-        target = cfg.optimizer.get("_target_")
-        raise ConfigError(f"optimizer {target}: {str(error).splitlines()[0]}") from None
+def micro_batches(batches: Iterator[Batch], update_freq: int) -> Iterator[list[Batch]]:
+    """The batches of one epoch grouped by update (the epoch's last group may be shorter)."""
+    group: list[Batch] = []
+    for batch in batches:
+        group.append(batch)
+        if len(group) == update_freq:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
-def json_line(event: dict[str, Any]) -> str:
-    return json.dumps(event, allow_nan=True) + "\n"
+def evaluate(
+    task: Task,
+    model: nn.Module,
+    world: World,
+    device: torch.device,
+    options: LoopOptions,
+    evaluation: Evaluation,
+    prefix: str = "",
+) -> dict[str, float]:
+    """Every split's metrics: the task's statistics summed on the device and over ranks."""
+    metrics: dict[str, float] = {}
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), options.autocast(device):
+        for split in task.eval_splits:
+            totals = StatSums(device)
+            for batch in task.eval_batches(split, world):
+                totals.add(task.eval_step(model, batch.to(device), evaluation))
+            for key, value in task.eval_metrics(split, totals.reduce(world), evaluation).items():
+                metrics[prefix + key] = value
+    model.train(was_training)
+    return metrics
 
 
 def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignals) -> int:
     """Train one prepared run; returns the exit code. Only rank 0 writes the run directory."""
-    task, run, device, ident = prepared.task, prepared.run, prepared.device, prepared.identity
-    if task.train.batch_size % world.world_size:
-        raise ConfigError(
-            f"task.batch_size={task.train.batch_size} is invalid with {world.world_size} ranks: "
-            "the global batch must be divisible by the world size"
+    run, device, task, model = prepared.run, prepared.device, prepared.task, prepared.model
+    optimizer, schedule, calendar = prepared.optimizer, prepared.schedule, prepared.calendar
+    options = prepared.options
+    forward: nn.Module = model
+    if world.distributed:
+        forward = DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None
         )
-    precision = cfg.task.get("precision", "fp32")
-    memory_format = torch.channels_last if cfg.task.get("channels_last") else torch.preserve_format
-    model = task.model.to(device, memory_format=memory_format)
-    optimizer = build_optimizer(cfg, model)
-    forward = DistributedDataParallel(model) if world.distributed else model
-    if cfg.task.get("compile"):
+    if options.compile:
         forward = torch.compile(forward)
-    train_batches = RankSlice(task.train, world)
     probe = None
     if cfg.diagnostics.lr_probe:
         probe = LearningRateProbe(
-            model,
-            optimizer,
-            cfg.diagnostics.conv_coordinates,
-            cfg.diagnostics.bias_coordinates,
+            model, optimizer, cfg.diagnostics.conv_coordinates, cfg.diagnostics.bias_coordinates,
             cfg.diagnostics.probe_seed,
-        )
+        )  # fmt: skip
     base_lrs = [group["lr"] for group in optimizer.param_groups]
-    steps_per_epoch = len(train_batches)
-    budget = task.epochs * steps_per_epoch
-    total_steps = budget if cfg.max_steps is None else min(budget, cfg.max_steps)
-    try:
-        schedule = build_schedule(  # shaped by the recipe's budget, not by a max_steps cap
-            to_container(cfg.schedule),
-            base_lr=base_lrs[0],
-            steps_per_epoch=steps_per_epoch,
-            total_steps=budget,
-            betas=optimizer.param_groups[0].get("betas"),
-        )
-    except (ValueError, KeyError) as error:
-        raise ConfigError(f"schedule: {error}") from None
-    if schedule.monitor and schedule.monitor.split("/")[0] not in task.eval_splits:
-        splits = ", ".join(task.eval_splits)
-        raise ConfigError(
-            f"schedule.monitor={schedule.monitor!r} is invalid: this task evaluates only "
-            f"{splits} (a recipe may offer a validation split, e.g. task.val_size)"
-        )
+    # Optimizers driven by evaluations (NT-ASGD switches to averaging when the validation loss
+    # stalls) expose observe(metrics); averaging ones evaluate with their averaged parameters.
+    observe = getattr(optimizer, "observe", lambda metrics: None)
+    averaged_parameters = getattr(optimizer, "averaged_parameters", nullcontext)
 
-    state: dict[str, Any] = {
-        "step": 0, "epoch": 0, "batch": 0, "time": 0.0, "time_optimizer": 0.0, "time_wall": 0.0,
-        "loss_sum": 0.0, "loss_count": 0, "best": {}, "final": {}, "evaluated_step": -1,
-    }  # fmt: skip
+    state = LoopState()
     saved = checkpoint.load(run.checkpoint_path)
     if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         schedule.load_state_dict(saved["schedule"])
+        task.load_state_dict(saved["task"])
         checkpoint.set_rng_state(saved["rng"])
-        state.update(saved["loop"])
-    summary: dict[str, Any] = {**ident, "headline": {"metric": task.headline, "mode": task.mode}}
-    mirror, metrics_file = None, None
-    if world.is_main:
-        run.truncate_metrics(saved["metrics_offset"] if saved is not None else 0)
-        if saved is not None:
-            print(f"resuming {run.path} from step {state['step']}", flush=True)
-        write_json(run.meta_path, collect_meta(cfg, task, device, run.meta_path))
-        write_json(run.summary_path, {**summary, "status": "running"})
-        if cfg.logger.wandb:
-            wandb_config = OmegaConf.to_container(cfg, resolve=True)
-            mirror = WandbMirror.start(run.path, dict(cfg.logger.wandb), wandb_config, ident)
-        metrics_file = open(run.metrics_path, "a")
+        state = LoopState.from_state_dict(saved["loop"])
+    offset = saved["metrics_offset"] if saved is not None else 0
+    recorder = Recorder.open(run, cfg, prepared.identity, task, device, world, offset)
+    if saved is not None and world.is_main:
+        print(f"resuming {run.path} from step {state.update}", flush=True)
 
-    def log(event: dict[str, Any]) -> None:
-        if metrics_file is None:
-            return
-        event = {"step": state["step"], "epoch": state["step"] / steps_per_epoch,
-                 "time": state["time"], **event}  # fmt: skip
-        metrics_file.write(json_line(event))
-        metrics_file.flush()
-        if mirror is not None:
-            mirror.log(event)
+    meter, step_timer = TrainMeter(device, state.window), StepTimer(device)
+    session_started, wall_before = time.perf_counter(), state.time_wall
+    lap_started = time.perf_counter()  # training time accrues between sync points
 
-    session_started, wall_before = time.perf_counter(), state["time_wall"]
+    def event(values: dict[str, Any]) -> dict[str, Any]:
+        epoch = calendar.epoch_float(state.update)
+        return {"step": state.update, "epoch": epoch, "time": state.time, **values}
 
-    def update_wall_time() -> None:
-        """Wall-clock seconds of the run (training, evaluation, checkpoints) across resumes."""
-        state["time_wall"] = wall_before + time.perf_counter() - session_started
+    def lap() -> None:
+        """Add the training time since the last lap (call after the device was read)."""
+        nonlocal lap_started
+        now = time.perf_counter()
+        state.time += now - lap_started
+        state.time_optimizer += step_timer.collect()
+        lap_started = now
 
     def save_checkpoint() -> None:
-        if metrics_file is None:
-            return
-        update_wall_time()
-        checkpoint.save(
-            run.checkpoint_path,
-            {
-                "step": state["step"],
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "rng": checkpoint.rng_state(),
-                "loop": dict(state),
-                "metrics_offset": metrics_file.tell(),
-            },
-        )
-
-    def evaluate() -> None:
-        metrics = task.evaluate(model, device, world, precision)
-        log(metrics)
+        state.window = meter.state()
+        state.time_wall = wall_before + time.perf_counter() - session_started
         if world.is_main:
-            progress.evaluation(state["step"], metrics)
-        for key, value in metrics.items():
-            best = state["best"].get(key)
-            if not math.isfinite(value):
-                continue
-            if best is None or (value > best["value"]) == (metric_mode(key) == "max"):
-                epoch = state["step"] / steps_per_epoch
-                state["best"][key] = {"value": value, "step": state["step"], "epoch": epoch}
-        state["final"] = metrics
-        state["evaluated_step"] = state["step"]
-        schedule.observe(metrics)
+            checkpoint.save(
+                run.checkpoint_path,
+                {
+                    "step": state.update,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "task": task.state_dict(),
+                    "rng": checkpoint.rng_state(),
+                    "loop": state.state_dict(),
+                    "metrics_offset": recorder.offset(),
+                },
+            )
 
-    progress = Progress(total_steps, state["step"], label=ident["name"], enabled=world.is_main)
+    def run_evaluation(final: bool) -> None:
+        state.evaluations += 1
+        every = task.full_eval_every
+        full = final or (every is not None and state.evaluations % every == 0)
+        evaluation = Evaluation(state.evaluations, final, full)
+        with averaged_parameters():
+            metrics = evaluate(task, model, world, device, options, evaluation)
+        if metrics:
+            recorder.log(event(metrics))
+            progress.evaluation(state.update, metrics)
+        state.record_evaluation(metrics, task.selection, calendar.epoch_float(state.update))
+        schedule.observe(metrics)
+        observe(metrics)
+
+    progress = Progress(
+        calendar.total, state.update, label=prepared.identity["name"], unit=task.unit,
+        enabled=world.is_main,
+    )  # fmt: skip
+    outcome: dict[str, Any] = {}
     exit_code, status = 0, "finished"
     model.train()
     try:
-        window_start, window_samples = time.perf_counter(), 0
-        while state["step"] < total_steps and status == "finished":
-            for inputs, targets in train_batches.batches(state["epoch"], state["batch"]):
-                started = time.perf_counter()
-                update = state["step"] + 1
-                factor = schedule.factor(update)
-                for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
-                    group["lr"] = base_lr * factor
-                inputs = inputs.to(device, non_blocking=True, memory_format=memory_format)
-                targets = targets.to(device, non_blocking=True)
-                with autocast(device, precision):
-                    outputs = forward(inputs).float()
-                samples = len(targets)
-                mean_loss = task.loss_fn(outputs, targets) if samples else None
-                loss = rank_loss(mean_loss, outputs, samples, train_batches.global_size, world)
-                loss_value = loss.item()
-                if all_reduce_sum([float(not math.isfinite(loss_value))], world)[0]:
-                    status, summary["diverged_at"] = "diverged", update
-                    print(f"diverged: non-finite loss at step {update}", flush=True)
-                    break
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer_started = time.perf_counter()
+        while state.update < calendar.total and status == "finished":
+            task.begin_epoch(state.epoch)
+            steps = calendar.steps_per_epoch[state.epoch]
+            batches = task.train_batches(state.epoch, state.position, world)
+            end_of_epoch = False
+            for group in micro_batches(batches, options.update_freq):
+                update = state.update + 1
+                factor = schedule.factor(update) * group[0].lr_scale
+                for param_group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
+                    param_group["lr"] = base_lr * factor
+                # Each rank's summed loss over the units of the whole update (every micro-batch of
+                # every rank), times the world size that DDP's gradient average divides by.
+                normaliser = sum(batch.global_units for batch in group) / world.world_size
+                for index, batch in enumerate(group):
+                    batch = batch.to(device)
+                    accumulating = world.distributed and index < len(group) - 1
+                    with forward.no_sync() if accumulating else nullcontext():
+                        with options.autocast(device):
+                            loss_sum, stats = task.train_step(forward, batch)
+                        (loss_sum / normaliser).backward()
+                    meter.add(update, loss_sum, batch.global_units, stats)
+                grad_norm = None
+                if options.clip_grad_norm is not None:
+                    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), options.clip_grad_norm)
+                step_timer.start()
                 optimizer.step()
-                state["time_optimizer"] += time.perf_counter() - optimizer_started
-                state["step"], state["batch"] = update, state["batch"] + 1
-                state["loss_sum"] += loss_value
-                state["loss_count"] += 1
-                window_samples += train_batches.global_size
-                state["time"] += time.perf_counter() - started
-                end_of_epoch = state["batch"] == steps_per_epoch
+                step_timer.stop()
+                optimizer.zero_grad(set_to_none=True)
+                meter.add_update(grad_norm)
+                state.update, state.position = update, state.position + len(group)
+                end_of_epoch = state.position >= steps
                 if end_of_epoch:
-                    state["epoch"], state["batch"] = state["epoch"] + 1, 0
-                last = update == total_steps
+                    state.epoch, state.position = state.epoch + 1, 0
+                last = update == calendar.total
+
                 if update % cfg.log_every == 0 or last:
-                    totals = all_reduce_sum([state["loss_sum"], state["loss_count"]], world)
-                    lr = optimizer.param_groups[0]["lr"]
-                    event = {"train/loss": totals[0] / totals[1], "train/lr": lr}
+                    window = meter.read(world)
+                    time_before = state.time
+                    lap()
+                    state.units += window.units
+                    values = task.train_metrics(window.means)
+                    values["train/lr"] = optimizer.param_groups[0]["lr"]
                     if probe is not None:
-                        event.update(probe.step_event())
-                    log(event)
-                    rate = window_samples / max(time.perf_counter() - window_start, 1e-9)
-                    progress.update(update, {**event, "epoch": update / steps_per_epoch}, rate)
-                    state["loss_sum"], state["loss_count"] = 0.0, 0
-                    window_start, window_samples = time.perf_counter(), 0
+                        values.update(probe.step_event())
+                    if window.diverged_at in (None, update):  # no event covers a later update
+                        recorder.log(event(values))
+                    if window.diverged_at is not None:
+                        status, outcome["diverged_at"] = "diverged", window.diverged_at
+                        break
+                    rate = window.units / max(state.time - time_before, 1e-9)
+                    progress.update(update, calendar.epoch_float(update), values, rate)
+                stopping = stop.received is not None
+                if world.distributed:
+                    stopping = (update % cfg.log_every == 0 or last) and agree(
+                        stopping, world, device
+                    )
+                evaluating = (update % cfg.eval_every == 0) if cfg.eval_every else end_of_epoch
+                snapshotting = task.average is not None and (
+                    end_of_epoch if task.average.every is None else update % task.average.every == 0
+                )
+                saving = update % cfg.checkpoint_every == 0 or last or stopping
+                pausing = evaluating or last or snapshotting or saving
+                if pausing:
+                    first_bad = meter.diverged_at(world)  # never record parameters after it
+                    if first_bad is not None:
+                        status, outcome["diverged_at"] = "diverged", first_bad
+                        break
+                    lap()
                 if probe is not None and end_of_epoch:
-                    log(probe.epoch_event())
-                due = update % cfg.eval_every == 0 if cfg.eval_every else end_of_epoch
-                if due or last:
-                    evaluate()
-                if update % cfg.checkpoint_every == 0 or last:
+                    recorder.log(event(probe.epoch_event()))
+                if evaluating or last:
+                    run_evaluation(final=last)
+                if snapshotting and world.is_main:
+                    snapshots.save_snapshot(run.path, update, model.state_dict(), task.average.last)
+                if saving:
                     save_checkpoint()
+                if pausing:  # evaluations and checkpoints are not training time
+                    lap_started = time.perf_counter()
                 checkpoint.inject_kill_after_step(update)
-                if all_reduce_sum([float(stop.received is not None)], world)[0]:
-                    save_checkpoint()
+                if stopping:
                     status, exit_code = "interrupted", 1
                     print(f"interrupted by signal {stop.received} at step {update}", flush=True)
                     break
                 if last or end_of_epoch:
                     break
-        if status == "finished" and state["evaluated_step"] != state["step"]:
-            evaluate()
+            else:
+                if not end_of_epoch:
+                    raise RuntimeError(
+                        f"{type(task).__name__}.train_batches ended after global step "
+                        f"{state.position} of epoch {state.epoch}, but steps_per_epoch is {steps}"
+                    )
+        if status == "finished" and state.evaluated_at != state.update:
+            run_evaluation(final=True)
+        if status == "finished" and task.average is not None:
+            broadcast_from_main(None, world)  # every rank sees rank 0's snapshots
+            paths = snapshots.snapshot_paths(run.path)[-task.average.last :]
+            model.load_state_dict(snapshots.average(paths))
+            evaluation = Evaluation(state.evaluations + 1, final=True, full=True)
+            averaged = evaluate(task, model, world, device, options, evaluation, prefix="avg/")
+            recorder.log(event({**averaged, "avg/snapshots": len(paths)}))
+            progress.evaluation(state.update, averaged)
+            state.final = {**state.final, **averaged}
     except Exception as error:  # noqa: BLE001 - recorded in summary.json, then exit 1
         traceback.print_exc()
         status, exit_code = "failed", 1
-        summary["error"] = f"{type(error).__name__}: {error}"
+        outcome["error"] = f"{type(error).__name__}: {error}"
     finally:
         progress.close()
-        if metrics_file is not None:
-            metrics_file.close()
+        recorder.close()
     if not world.is_main:
         return exit_code
 
-    update_wall_time()
-    summary.update(
-        status=status,
-        final=state["final"],
-        best=state["best"],
-        steps=state["step"],
-        epochs=state["step"] / steps_per_epoch,
-        time_total=state["time_wall"],
-        time_train=state["time"],
-        time_optimizer=state["time_optimizer"],
-        device=device.type,
-        peak_memory_bytes=peak_memory_bytes(device),
-        world_size=world.world_size,
+    steps = outcome.get("diverged_at", state.update)
+    summary = recorder.finish(
+        {
+            "status": status,
+            **outcome,
+            "final": state.final,
+            "best": state.best,
+            "at_best": state.at_best,
+            "steps": steps,
+            "epochs": calendar.epoch_float(steps),
+            "time_total": wall_before + time.perf_counter() - session_started,
+            "time_train": state.time,
+            "time_optimizer": state.time_optimizer,
+            "throughput": {"unit": task.unit, "per_s": state.units / max(state.time, 1e-9)},
+            "device": device.type,
+            "peak_memory_bytes": peak_memory_bytes(device),
+            "world_size": world.world_size,
+        },
+        exit_code,
     )
-    write_json(run.summary_path, summary)
-    if mirror is not None:
-        mirror.finish(summary, exit_code)
     if status in FINAL_STATUSES and cfg.keep_checkpoint == "none":
         run.checkpoint_path.unlink(missing_ok=True)
-    headline = state["final"].get(task.headline)
+    if status == "diverged":
+        print(f"diverged: non-finite loss at step {outcome['diverged_at']}", flush=True)
+    headline = summary["final"].get(task.headline)
     shown = f"{task.headline} {headline:.4f}" if headline is not None else "no evaluation"
     print(f"{status}: {shown} | results in {run.path}", flush=True)
     return exit_code
@@ -294,17 +337,22 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
 
 def run_one(cfg: DictConfig, overrides: list[str], choices: dict[str, Any]) -> int:
     """One run from a composed config (also what each job of a sweep calls)."""
-    world = init_world("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
+    try:
+        device = resolve_device(cfg.device)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+    world = init_world(device.type)
+    if device.type == "cuda" and world.distributed:
+        device = torch.device("cuda", world.local_rank)
+        torch.cuda.set_device(device)
     seed_everything(cfg.seed, cfg.deterministic)  # before the task initializes its model
     with StopSignals() as stop:
-        prepared = prepare(cfg, overrides, choices, world)
+        prepared = prepare(cfg, overrides, choices, world, device)
         if isinstance(prepared, int):
             return prepared
         try:
             return train(cfg, prepared, world, stop)
-        except ConfigError as error:
-            print(f"error: {error}", file=sys.stderr, flush=True)
-            return 2
         finally:
             if world.is_main:
                 prepared.run.release()

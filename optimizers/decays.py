@@ -26,7 +26,7 @@ update t. Where the reference code counts differently, the choice is stated here
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from optimizers.warmup import Factor
 
@@ -38,8 +38,15 @@ def constant() -> Factor:
     return factor
 
 
-def multistep(milestones: Sequence[int], gamma: float, steps_per_epoch: int) -> Factor:
-    """lr × gamma^(number of milestones ≤ epoch of update t); repeated milestones count twice."""
+def multistep(
+    milestones: Sequence[int],
+    gamma: float,
+    steps_per_epoch: int,
+    epoch_of: Callable[[int], int] | None = None,
+) -> Factor:
+    """lr × gamma^(number of milestones ≤ epoch of update t); repeated milestones count twice.
+    The epoch of update t is ``(t − 1) // steps_per_epoch``, or ``epoch_of(t)`` when epochs
+    differ in length."""
     if not gamma > 0:
         raise ValueError(f"schedule multistep: gamma must be > 0, got {gamma}")
     if steps_per_epoch < 1:
@@ -48,9 +55,13 @@ def multistep(milestones: Sequence[int], gamma: float, steps_per_epoch: int) -> 
         if milestone < 0:
             raise ValueError(f"schedule multistep: milestones must be >= 0, got {list(milestones)}")
     milestones = sorted(milestones)
+    if epoch_of is None:
+
+        def epoch_of(t: int) -> int:
+            return (t - 1) // steps_per_epoch
 
     def factor(t: int) -> float:
-        epoch = (t - 1) // steps_per_epoch
+        epoch = epoch_of(t)
         return gamma ** sum(1 for m in milestones if m <= epoch)
 
     return factor

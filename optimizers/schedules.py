@@ -130,6 +130,7 @@ class _Run:
     steps_per_epoch: int
     total_steps: int
     betas: Sequence[float] | None
+    epoch_of: Callable[[int], int] | None = None
 
 
 def _decay_steps(s: _Spec, run: _Run) -> int:
@@ -179,7 +180,7 @@ def _cosine_steps(s: _Spec, run: _Run) -> int:
 _MAIN: dict[str, Callable[[_Spec, _Run], Factor | PlateauRule]] = {
     "constant": lambda s, run: decays.constant(),
     "multistep": lambda s, run: decays.multistep(
-        s.int_list("milestones"), s.number("gamma"), run.steps_per_epoch
+        s.int_list("milestones"), s.number("gamma"), run.steps_per_epoch, run.epoch_of
     ),
     "exponential_decay": lambda s, run: decays.exponential_decay(
         s.number("decay_rate"), _decay_steps(s, run), s.get("staircase", bool)
@@ -222,7 +223,6 @@ _WARMUP: dict[str, Callable[[_Spec, _Run], Factor]] = {
 }
 
 SCHEDULE_NAMES = tuple(_MAIN)
-WARMUP_NAMES = tuple(_WARMUP)
 
 
 def build_schedule(
@@ -232,8 +232,11 @@ def build_schedule(
     steps_per_epoch: int,
     total_steps: int,
     betas: Sequence[float] | None = None,
+    epoch_of: Callable[[int], int] | None = None,
 ) -> LRSchedule:
     """Validate ``spec`` (the plain-dict ``cfg.schedule``) and build its LRSchedule.
+    ``epoch_of(t)`` gives the 0-based epoch of update t when epochs differ in length (default:
+    ``(t − 1) // steps_per_epoch``).
 
     Raises ValueError naming the offending parameter and value: unknown schedule or warmup name
     (listing the known ones), a missing, unknown or mistyped parameter, or an out-of-range value.
@@ -244,7 +247,7 @@ def build_schedule(
         raise ValueError(f"build_schedule: steps_per_epoch must be >= 1, got {steps_per_epoch}")
     if total_steps < 1:
         raise ValueError(f"build_schedule: total_steps must be >= 1, got {total_steps}")
-    run = _Run(base_lr, steps_per_epoch, total_steps, betas)
+    run = _Run(base_lr, steps_per_epoch, total_steps, betas, epoch_of)
     values = dict(spec)
     warmup_values = values.pop("warmup", None) or {"name": "none"}
     if not isinstance(warmup_values, Mapping):

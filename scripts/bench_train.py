@@ -1,85 +1,114 @@
-"""Training throughput per task and input pipeline, and the loop's overhead.
+"""Training throughput per task, and the loop's overhead against a bare loop.
 
 ``python -m scripts.bench_train [--tasks digits,cifar10_resnet20,...] [--device cpu|cuda]
-[--pipelines dataloader,device] [--steps N] [--precision fp32|bf16] [--channels-last]``
+[--steps N] [--repeats R] [--set KEY=VALUE ...]``
 
-For each task (and, for CIFAR-10, each pipeline) it times training steps, alternating:
-- the suite's loop (``experiments.train.train`` on a throw-away run directory: lr schedule,
-  divergence check, logging, the final checkpoint and ``summary.json``), and
-- a bare loop over the same batches: ``to(device)``, forward, loss, ``zero_grad``, backward,
-  ``step``, nothing else;
-and prints samples/s of both and the loop's overhead (target ≤ 5%). Each figure is a steady-state
-slope (runs of N and 3N steps), the median over ``--repeats``. CIFAR-10 uses synthetic uint8
-images of the real shape through the real pipelines (crop, flip, normalize), ImageNet synthetic
-224×224 tensors (so JPEG decoding is not measured), digits its real bundled data. The figures and
-the command go to ``results/bench/train-<device>.json``; for a 164-epoch CIFAR-10 ResNet-20 run
-it also prints the implied duration.
+Every task goes through the task contract: the task module's ``synthetic`` builder when it has
+one (the real model and input pipeline on synthetic data of the real shapes: CIFAR-10 uint8
+images through the real crop/flip/normalize pipelines, ImageNet 224×224 tensors, token streams
+at the real vocabulary), its ``build`` otherwise (``digits``: the real bundled data). Two loops
+are timed in one process, interleaved, ``R`` times each:
+
+- the suite's loop, ``experiments.train.train``, with the run defaults of ``configs/train.yaml``
+  (``log_every`` 10, ``checkpoint_every`` 200, ``deterministic`` true, …) on a throw-away run
+  directory, the task's evaluation switched off (an evaluation is not a training step); and
+- a bare loop over the same batches: ``to(device)``, ``task.train_step``, the loss divided by
+  its units, ``zero_grad``, backward, ``step``, nothing else.
+
+Each repeat measures the steady-state seconds per step of both as a slope (runs of N and 3N
+steps, so building the model, the first steps' warm-up and the run's fixed costs cancel) and
+their ratio; the record gives the median ratio with its spread (min–max over repeats), units/s
+(samples or tokens), and for ResNet-20 the implied time of one 164-epoch run. Records go to
+``results/bench/train-<device>.json`` with the command and the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from hydra import compose, initialize_config_dir
-from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, open_dict
 
-from data.tensor_batches import TensorBatches
+from experiments.calendar import Calendar
 from experiments.config_checks import CONFIG_DIR
-from experiments.distributed import SINGLE_PROCESS
-from experiments.launch import PreparedRun
-from experiments.run_store import RunDirectory
-from experiments.signals import StopSignals
-from experiments.tasks import cifar10
-from experiments.tasks.base import Task, autocast
+from experiments.distributed import SINGLE_PROCESS, World
+from experiments.loop_options import LoopOptions
+from experiments.runs.prepare import PreparedRun, build_optimizer, build_schedule_for
+from experiments.runs.signals import StopSignals
+from experiments.runs.store import RunDirectory
+from experiments.tasks.contract import Batch, Evaluation, Task
 from experiments.train import seed_everything, train
 
 CIFAR_STEPS_PER_EPOCH = 391  # 50,000 images in batches of 128
 
 
-def compose_task(task: str, device: str, steps: int, extra: list[str]) -> DictConfig:
+class WithoutEvaluation(Task):
+    """A task with its evaluation switched off (the benchmark times training steps)."""
+
+    def __init__(self, task: Task) -> None:
+        self.inner = task
+        self.model, self.budget, self.headline = task.model, task.budget, task.headline
+        self.unit, self.eval_splits = task.unit, ()
+
+    def validate(self, world: World) -> None:
+        self.inner.validate(world)
+
+    def place_model(self, device: torch.device) -> torch.nn.Module:
+        return self.inner.place_model(device)
+
+    def steps_per_epoch(self, epoch: int, world: World) -> int:
+        return self.inner.steps_per_epoch(epoch, world)
+
+    def begin_epoch(self, epoch: int) -> None:
+        self.inner.begin_epoch(epoch)
+
+    def train_batches(self, epoch: int, start: int, world: World) -> Iterator[Batch]:
+        return self.inner.train_batches(epoch, start, world)
+
+    def train_step(self, model, batch):
+        return self.inner.train_step(model, batch)
+
+    def train_metrics(self, means: Mapping[str, float]) -> dict[str, float]:
+        return self.inner.train_metrics(means)
+
+    def eval_batches(self, split: str, world: World) -> Iterator[Batch]:
+        return iter(())
+
+    def eval_step(self, model, batch, evaluation: Evaluation):
+        return {}
+
+    def eval_metrics(self, split: str, totals, evaluation: Evaluation) -> dict[str, float]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.inner.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.inner.load_state_dict(state)
+
+
+def compose_task(task: str, device: str, extra: list[str]) -> DictConfig:
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(
-            "train",
-            overrides=[f"task={task}", f"device={device}", f"max_steps={steps}", "log_every=1000",
-                       "checkpoint_every=1000000", "deterministic=false", *extra],
-        )  # fmt: skip
+        return compose("train", overrides=[f"task={task}", f"device={device}", *extra])
 
 
-def synthetic_task(cfg: DictConfig, pipeline: str | None, steps: int, device: torch.device) -> Task:
-    """The task's model and loss with training batches of the real shape (see module doc)."""
-    generator = torch.Generator().manual_seed(0)
-    samples = steps * cfg.task.batch_size
-    if cfg.task.build == "experiments.tasks.cifar10.build":
-        with open_dict(cfg):
-            cfg.task.pipeline = pipeline
-        images = torch.randint(0, 256, (samples, 3, 32, 32), dtype=torch.uint8, generator=generator)
-        labels = torch.randint(0, 10, (samples,), generator=generator)
-        source = cifar10.train_source(cfg.task, images, labels, seed=0, device=device)
-    elif cfg.task.build == "experiments.tasks.imagenet.build":
-        images = torch.randn(samples, 3, 224, 224, generator=generator)
-        labels = torch.randint(0, 1000, (samples,), generator=generator)
-        source = TensorBatches(images, labels, cfg.task.batch_size, shuffle=True)
-    else:
-        built = get_method(cfg.task.build)(cfg.task, seed=0, data_dir=cfg.data_dir, device=device)
-        source = built.train
-    return Task(
-        model=instantiate(cfg.task.model),
-        train=source,
-        eval_splits={},
-        loss_fn=torch.nn.CrossEntropyLoss(),
-        epochs=-(-steps // len(source)),
-        headline="train/loss",
-        mode="min",
-    )
+def build_task(cfg: DictConfig, device: torch.device) -> Task:
+    """The task of ``cfg`` through its module's ``synthetic`` builder, else its ``build``."""
+    module_name, _, function = str(cfg.task.build).rpartition(".")
+    module = importlib.import_module(module_name)
+    builder = getattr(module, "synthetic", None) or getattr(module, function)
+    return builder(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
 
 
 def synchronize(device: torch.device) -> None:
@@ -87,83 +116,93 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_loop(cfg: DictConfig, task: Task, device: torch.device, steps: int) -> float:
+def time_loop(cfg: DictConfig, device: torch.device, steps: int) -> tuple[float, float]:
+    """Seconds of ``steps`` updates of the suite's loop, and the units trained per update."""
+    seed_everything(cfg.seed, cfg.deterministic)
+    task = WithoutEvaluation(build_task(cfg, device))
+    options = LoopOptions.from_task_config(cfg.task)
+    model = task.place_model(device)
+    optimizer = build_optimizer(cfg, model)
+    calendar = Calendar.plan(task, SINGLE_PROCESS, options.update_freq, steps)
+    schedule = build_schedule_for(cfg, task, optimizer, calendar)
+    identity = {"task": cfg.task.name, "optimizer": "bench", "seed": cfg.seed, "sweep": "bench",
+                "overrides": {}, "name": "bench"}  # fmt: skip
     with tempfile.TemporaryDirectory() as scratch:
-        with open_dict(cfg):
-            cfg.runs_dir = scratch
-        identity = {"task": cfg.task.name, "optimizer": "bench", "seed": 0, "sweep": "bench",
-                    "overrides": {}, "name": "bench"}  # fmt: skip
-        prepared = PreparedRun(RunDirectory(Path(scratch) / "run"), task, device, identity)
-        prepared.run.path.mkdir()
+        run = RunDirectory(Path(scratch) / "run")
+        run.path.mkdir()
+        prepared = PreparedRun(
+            run, identity, device, task, model, optimizer, schedule, calendar, options
+        )
         synchronize(device)
         started = time.perf_counter()
         with StopSignals() as stop:
             code = train(cfg, prepared, SINGLE_PROCESS, stop)
         synchronize(device)
         elapsed = time.perf_counter() - started
-        steps_done = json.loads(prepared.run.summary_path.read_text())["steps"]
-    if code != 0 or steps_done != steps:
+        summary = json.loads(run.summary_path.read_text())
+    if code != 0 or summary["steps"] != steps:
         raise SystemExit(f"error: the loop did not finish {steps} steps (exit {code})")
-    return elapsed
+    units = summary["throughput"]["per_s"] * summary["time_train"] / steps
+    return elapsed, units
 
 
-def time_bare(cfg: DictConfig, task: Task, device: torch.device, steps: int) -> float:
-    precision = cfg.task.get("precision", "fp32")
-    memory_format = torch.channels_last if cfg.task.get("channels_last") else torch.preserve_format
-    model = task.model.to(device, memory_format=memory_format)
-    optimizer = instantiate(cfg.optimizer)(model.parameters())
+def time_bare(cfg: DictConfig, device: torch.device, steps: int) -> tuple[float, float]:
+    """Seconds of ``steps`` bare updates over the same batches, and the units per update."""
+    seed_everything(cfg.seed, cfg.deterministic)
+    task = build_task(cfg, device)
+    options = LoopOptions.from_task_config(cfg.task)
+    model = task.place_model(device)
+    optimizer = build_optimizer(cfg, model)
+    batches = (
+        batch for epoch in range(10**9) for batch in task.train_batches(epoch, 0, SINGLE_PROCESS)
+    )
+    units = 0
     synchronize(device)
     started = time.perf_counter()
-    batches = (batch for epoch in range(task.epochs) for batch in task.train.batches(epoch))
-    for index, (inputs, targets) in enumerate(batches):
-        if index == steps:
-            break
-        inputs = inputs.to(device, non_blocking=True, memory_format=memory_format)
-        targets = targets.to(device, non_blocking=True)
-        with autocast(device, precision):
-            loss = task.loss_fn(model(inputs).float(), targets)
+    for _, batch in zip(range(steps), batches, strict=False):
+        batch = batch.to(device)
+        with options.autocast(device):
+            loss_sum, _ = task.train_step(model, batch)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss_sum / batch.global_units).backward()
         optimizer.step()
+        units += batch.global_units
     synchronize(device)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, units / steps
 
 
-def per_step_seconds(timer, cfg: DictConfig, pipeline: str | None, steps: int, device) -> float:
-    """Steady-state seconds per step: the slope between runs of ``steps`` and ``3 × steps``
-    steps, so fixed costs (building the optimizer, meta.json, the final checkpoint, warm-up of
-    the first steps) cancel out."""
-    durations = []
-    for count in (steps, 3 * steps):
-        with open_dict(cfg):
-            cfg.max_steps = count
-        seed_everything(0, deterministic=False)
-        durations.append(timer(cfg, synthetic_task(cfg, pipeline, count, device), device, count))
-    return (durations[1] - durations[0]) / (2 * steps)
-
-
-def bench(task_name: str, pipeline: str | None, args: argparse.Namespace) -> dict:
-    cfg = compose_task(task_name, args.device, args.steps, [])
-    with open_dict(cfg):
-        cfg.task.precision = args.precision
-        cfg.task.channels_last = args.channels_last
+def bench(task_name: str, args: argparse.Namespace) -> dict[str, Any]:
+    cfg = compose_task(task_name, args.device, args.set)
     device = torch.device(args.device)
-    loop_times, bare_times = [], []
+    unit = WithoutEvaluation(build_task(cfg, device)).unit
+    ratios, loop_steps, bare_steps, units = [], [], [], 0.0
     for _ in range(args.repeats):
-        bare_times.append(per_step_seconds(time_bare, cfg, pipeline, args.steps, device))
-        loop_times.append(per_step_seconds(time_loop, cfg, pipeline, args.steps, device))
-    batch = cfg.task.batch_size
-    loop, bare = statistics.median(loop_times), statistics.median(bare_times)
+        slopes = {}
+        for name, timer in (("bare", time_bare), ("loop", time_loop)):
+            times = []
+            for count in (args.steps, 3 * args.steps):
+                with open_dict(cfg):
+                    cfg.max_steps = count
+                seconds, units = timer(cfg, device, count)
+                times.append(seconds)
+            slopes[name] = (times[1] - times[0]) / (2 * args.steps)
+        loop_steps.append(slopes["loop"])
+        bare_steps.append(slopes["bare"])
+        ratios.append(slopes["loop"] / slopes["bare"])
+    loop, bare = statistics.median(loop_steps), statistics.median(bare_steps)
+    overhead = [ratio - 1 for ratio in ratios]
     record = {
-        "task": task_name, "pipeline": pipeline, "batch_size": batch, "steps": args.steps,
-        "repeats": args.repeats, "loop_s_per_step": loop, "bare_s_per_step": bare,
-        "loop_samples_per_s": batch / loop, "bare_samples_per_s": batch / bare,
-        "loop_overhead": loop / bare - 1,
+        "task": task_name, "unit": unit, "units_per_step": units, "steps": args.steps,
+        "repeats": args.repeats, "overrides": args.set,
+        "loop_s_per_step": loop, "bare_s_per_step": bare,
+        f"loop_{unit}_per_s": units / loop, f"bare_{unit}_per_s": units / bare,
+        "loop_overhead_median": statistics.median(overhead),
+        "loop_overhead_min": min(overhead), "loop_overhead_max": max(overhead),
     }  # fmt: skip
-    overhead = 100 * record["loop_overhead"]
     print(
-        f"{task_name:22} {pipeline or '-':10} loop {batch / loop:9.0f} samples/s | "
-        f"bare {batch / bare:9.0f} samples/s | overhead {overhead:+5.1f}%",
+        f"{task_name:22} loop {units / loop:10.0f} {unit}/s | bare {units / bare:10.0f} {unit}/s"
+        f" | overhead {100 * record['loop_overhead_median']:+5.1f}% (median of {args.repeats};"
+        f" {100 * min(overhead):+.1f}% … {100 * max(overhead):+.1f}%)",
         flush=True,
     )
     if task_name == "cifar10_resnet20":
@@ -173,27 +212,24 @@ def bench(task_name: str, pipeline: str | None, args: argparse.Namespace) -> dic
     return record
 
 
-def machine(device: str) -> dict:
+def machine(device: str) -> dict[str, Any]:
     name = torch.cuda.get_device_name(0) if device == "cuda" else platform.processor()
     return {"device": device, "name": name, "torch": torch.__version__,
             "threads": torch.get_num_threads(), "python": platform.python_version()}  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="digits,cifar10_lenet5,cifar10_resnet20")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--pipelines", default="dataloader,device")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
-    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--steps", type=int, default=40, help="N: runs of N and 3N updates")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--set", action="append", default=[], help="a config override for every run, repeatable"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    results = []
-    for task_name in args.tasks.split(","):
-        pipelines = args.pipelines.split(",") if task_name.startswith("cifar10") else [None]
-        results.extend(bench(task_name, pipeline, args) for pipeline in pipelines)
+    results = [bench(task_name, args) for task_name in args.tasks.split(",")]
     record = {
         "command": "python -m scripts.bench_train "
         + " ".join(argv if argv is not None else sys.argv[1:]),

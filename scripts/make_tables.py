@@ -14,7 +14,12 @@ import sys
 from pathlib import Path
 
 from scripts.tables.pipeline import make_tables
-from scripts.tables.reference import REFERENCE_DIR, ReferenceError, load_references
+from scripts.tables.reference import (
+    REFERENCE_DIR,
+    ReferenceError,
+    load_references,
+    select_papers,
+)
 from scripts.tables.render_tables import Context
 from scripts.tables.sources import RunsUnavailable, load_runs
 
@@ -29,7 +34,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         "--paper",
         action="append",
         default=None,
-        help="a reference file's name (repeatable; default: all)",
+        help="a paper (all its reference files) or one reference file's name (repeatable; "
+        "default: all)",
     )
     parser.add_argument("--source", choices=("local", "wandb"), default="local")
     parser.add_argument(
@@ -62,13 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ReferenceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    unknown = sorted(set(args.paper or []) - set(references))
-    if unknown:
-        print(
-            f"error: unknown paper {', '.join(unknown)}; available: "
-            f"{', '.join(references) or 'none'} (in {args.reference})",
-            file=sys.stderr,
-        )
+    try:
+        papers = select_papers(references, args.paper) if args.paper else None
+    except ReferenceError as error:
+        print(f"error: {error} (in {args.reference})", file=sys.stderr)
         return 2
     if args.source == "local" and not Path(args.runs).exists():
         print(f"warning: no runs directory {args.runs}: every cell says 'no runs'", file=sys.stderr)
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     context = Context(f"python -m scripts.make_tables {shlex.join(argv)}")
     split = None if args.selection == "paper" else args.selection
     outputs = make_tables(
-        records, references, args.out, context, args.paper, not args.no_figures, split
+        records, references, args.out, context, papers, not args.no_figures, split
     )
     verdicts = ", ".join(f"{n} {label}" for label, n in sorted(outputs.verdict_counts().items()))
     print(f"{len(records)} runs; {len(outputs.written)} files in {args.out}; cells: {verdicts}")

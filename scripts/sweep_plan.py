@@ -4,7 +4,7 @@ Expands the sweep exactly as ``python -m experiments.train -m <the same override
 calls no launcher: Hydra composes the master config in multirun mode, its BasicSweeper expands
 ``hydra.sweeper.params`` together with the command line's sweep syntax (``seed=1,2,3``), every
 job's config is composed the way the launcher composes it (``load_sweep_config``), and its run
-directory comes from ``experiments.run_identity`` with that job's overrides and config-group
+directory comes from ``experiments.runs.identity`` with that job's overrides and config-group
 choices, as in the entry point. Each run is listed with what a launch would do with it: ``new``,
 ``resume`` (an unfinished run directory: killed, interrupted, failed or running now), ``skip``
 (finished or diverged) or ``re-run`` (finished, with ``force=true``).
@@ -36,8 +36,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from experiments.config_checks import CONFIG_DIR
-from experiments.run_identity import run_dir, scientific_overrides
-from experiments.run_store import FINAL_STATUSES, read_json
+from experiments.runs.identity import RunIdentity
+from experiments.runs.store import FINAL_STATUSES, read_json
 
 ACTIONS = ("new", "resume", "skip", "re-run")
 LAUNCHED = frozenset({"new", "resume", "re-run"})
@@ -164,7 +164,7 @@ class SweepExpansion:
 
     def plan(self, job: Sequence[str]) -> PlannedRun:
         """The run of one job, composed the way the launcher composes it and named the way
-        ``experiments.launch`` names it."""
+        ``experiments.runs.prepare`` names it."""
         job_cfg = self._config_loader.load_sweep_config(self.master, list(job))
         HydraConfig.instance().set_config(job_cfg)
         overrides = list(job_cfg.hydra.overrides.task)
@@ -172,19 +172,17 @@ class SweepExpansion:
         cfg = OmegaConf.create(OmegaConf.to_container(job_cfg, resolve=False))
         with read_write(cfg), open_dict(cfg):
             del cfg["hydra"]
-        science = scientific_overrides(overrides, cfg, choices)
-        path = run_dir(cfg, science, choices)
-        action, status = _action(path, bool(cfg.force))
-        task = str(choices.get("task", cfg.task.name))
+        identity = RunIdentity.of(cfg, overrides, choices)
+        action, status = _action(identity.path, bool(cfg.force))
         return PlannedRun(
-            path=path,
-            task=task,
-            optimizer=str(choices.get("optimizer", "custom")),
+            path=identity.path,
+            task=identity.task,
+            optimizer=identity.optimizer,
             seed=int(cfg.seed),
-            overrides=science,
+            overrides=identity.overrides,
             action=action,
             status=status,
-            gpu_hours=_run_hours(cfg, task, self.config_dir),
+            gpu_hours=_run_hours(cfg, identity.task, self.config_dir),
         )
 
 

@@ -36,51 +36,20 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from experiments.analyses.counterexample_plot import plot_counterexample
+from experiments.analyses.counterexample_problem import (
+    OPTIMIZER_NAMES,
+    PROBLEMS,
+    OnlineLinearProblem,
+)
 from optimizers import SGD, AdaBound, Adam, AMSBound, AMSGrad
 from optimizers.schedules import build_schedule
-
-OPTIMIZER_NAMES = ("SGD", "Adam", "AMSGrad", "AdaBound", "AMSBound")
-
-
-@dataclass(frozen=True)
-class OnlineLinearProblem:
-    """f_t(x) = g_t·x on [−1, 1] with g_t = big when t mod period = 1, small otherwise."""
-
-    name: str
-    big: float
-    small: float
-    period: int
-    betas: tuple[float, float]
-    alpha: float
-    sgd_alpha: float
-
-    def gradient(self, t: int) -> float:
-        return self.big if t % self.period == 1 else self.small
-
-    @property
-    def regret_rate_at_plus_one(self) -> float:
-        """Limit of R_t/t for a player stuck at x = +1: 2·(Σ of a period's g)/period."""
-        return 2.0 * (self.big + (self.period - 1) * self.small) / self.period
-
-    @property
-    def title(self) -> str:
-        return (
-            f"g = {self.big:g} every {self.period} steps, {self.small:g} otherwise; "
-            f"β = ({self.betas[0]:g}, {self.betas[1]:.3g}), α = {self.alpha:g}, "
-            f"SGD α = final_lr = {self.sgd_alpha:g}"
-        )
-
-
-THEOREM1 = OnlineLinearProblem("theorem1", 3.0, -1.0, 3, (0.0, 1.0 / (1.0 + 3.0**2)), 0.1, 0.1)
-SYNTHETIC = OnlineLinearProblem("synthetic", 1010.0, -10.0, 101, (0.9, 0.99), 0.5, 0.02)
-PROBLEMS = (THEOREM1, SYNTHETIC)
 
 
 def build_optimizer(
@@ -174,7 +143,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from experiments.analyses.counterexample_plot import plot_counterexample
 
     args = parse_args(argv)
     began = time.perf_counter()

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from experiments.analyses.counterexample import OPTIMIZER_NAMES, OnlineLinearProblem  # noqa: E402
+from experiments.analyses.counterexample_problem import OPTIMIZER_NAMES, OnlineLinearProblem  # noqa: E402
 from experiments.analyses.figure_files import save_png_and_pdf  # noqa: E402
 
 COLOURS = dict(zip(OPTIMIZER_NAMES, plt.get_cmap("tab10").colors, strict=False))

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.analyses.variance_plot import plot_variance
 from optimizers.radam import Rectification, rectification_at
 
 # RAdam Algorithm 2 rectifies when ρ_t > 4 (the variance of ψ_t is intractable below).
@@ -178,6 +179,15 @@ def analytic_table(simulated: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def analytic_curves(rho_max: float, points: int = 400) -> pd.DataFrame:
+    """Eq. 2 and Eq. 5 on a geometric ρ grid from just above 4 to ``rho_max`` (the figure's
+    lines)."""
+    grid = np.geomspace(4.05, rho_max, points)
+    return pd.DataFrame(
+        {"rho": grid, "exact": variance_exact(grid), "first_order": variance_first_order(grid)}
+    )
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trajectories", type=int, default=5000)
@@ -198,8 +208,6 @@ def csv_rows(t: pd.Series) -> pd.Series:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from experiments.analyses.variance_plot import plot_variance
-
     args = parse_args(argv)
     began = time.perf_counter()
     mus = args.mus if 0.0 in args.mus else [*args.mus, 0.0]
@@ -215,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     analytic[csv_rows(analytic["t"])].to_csv(
         args.out / "variance_analytic.csv", index=False, float_format="%.6g"
     )
-    paths = plot_variance(simulated[simulated["mu"].isin(args.mus)], analytic, args.out)
+    curves = analytic_curves(float(analytic["rho_t"].max()))
+    paths = plot_variance(simulated[simulated["mu"].isin(args.mus)], analytic, curves, args.out)
     for path in [args.out / "variance.csv", args.out / "variance_analytic.csv", *paths]:
         print(f"wrote {path}")
     print(f"done in {time.perf_counter() - began:.1f} s")

@@ -14,16 +14,18 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from experiments.analyses.figure_files import save_png_and_pdf  # noqa: E402
-from experiments.analyses.variance import variance_exact, variance_first_order  # noqa: E402
 
 FIRST_PLOTTED_STEP = 5
 
 
-def plot_variance(simulated: pd.DataFrame, analytic: pd.DataFrame, out_dir: Path) -> list[Path]:
+def plot_variance(
+    simulated: pd.DataFrame, analytic: pd.DataFrame, curves: pd.DataFrame, out_dir: Path
+) -> list[Path]:
     """Write ``variance.png`` and ``variance.pdf``; return their paths.
 
     ``simulated`` has columns mu, t, var_psi, var_rect_psi (one row per µ and step);
-    ``analytic`` has rho_t and var_psi_simulated for µ = 0.
+    ``analytic`` has rho_t and var_psi_simulated for µ = 0; ``curves`` has rho, exact (Eq. 2)
+    and first_order (Eq. 5).
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6))
     mus = sorted(simulated["mu"].unique())
@@ -48,7 +50,6 @@ def plot_variance(simulated: pd.DataFrame, analytic: pd.DataFrame, out_dir: Path
         handles=handles, fontsize=8, ncol=2, title="same draws for every µ", title_fontsize=8
     )
 
-    rho_grid = np.geomspace(4.05, analytic["rho_t"].max(), 400)
     right.plot(
         analytic["rho_t"],
         analytic["var_psi_simulated"],
@@ -57,10 +58,10 @@ def plot_variance(simulated: pd.DataFrame, analytic: pd.DataFrame, out_dir: Path
         alpha=0.6,
         label=f"simulated (µ = 0, t = {int(analytic['t'].min())}…{int(analytic['t'].max())})",
     )
-    right.plot(rho_grid, variance_exact(rho_grid), color="k", lw=1.2, label="Eq. 2 (exact)")
+    right.plot(curves["rho"], curves["exact"], color="k", lw=1.2, label="Eq. 2 (exact)")
     right.plot(
-        rho_grid,
-        variance_first_order(rho_grid),
+        curves["rho"],
+        curves["first_order"],
         color="tab:red",
         lw=1.2,
         ls="--",

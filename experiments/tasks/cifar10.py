@@ -2,13 +2,13 @@
 (configs/task/cifar10_*.yaml; PAPERS.md §2–3).
 
 Training batches come from one of two pipelines (``task.pipeline``): ``device`` keeps the
-training set on the GPU and augments there (``data.cifar10_device``), ``dataloader`` augments
-per sample in DataLoader workers (``data.cifar10_loader``); ``auto`` picks ``device`` on CUDA and
-``dataloader`` otherwise. Evaluation splits are unaugmented and normalized: ``test`` (the
-official test batch) and, when ``task.val_size`` > 0, ``val`` carved from the training set by
-seed or from its tail (``task.val_split``). ``task.augment`` (crop + flip, default true) and
-``task.normalization`` (``mean_std``: the repositories' statistics; ``unit``: x / 255, Keras'
-usual scaling) serve the Keras-style LeNet-5 recipe.
+training set on the GPU and augments there (``data.cifar10.device_pipeline``), ``dataloader``
+augments per sample in DataLoader workers (``data.cifar10.loader_pipeline``); ``auto`` picks
+``device`` on CUDA and ``dataloader`` otherwise. Evaluation splits are unaugmented and
+normalized: ``test`` (the official test batch) and, when ``task.val_size`` > 0, ``val`` carved
+from the training set by seed or from its tail (``task.val_split``). ``task.augment`` (crop +
+flip, default true) and ``task.normalization`` (``mean_std``: the repositories' statistics;
+``unit``: x / 255, Keras' usual scaling) serve the Keras-style LeNet-5 recipe.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from __future__ import annotations
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from torch import nn
 
-from data.cifar10 import VAL_SPLITS, load_cifar10, split_validation
-from data.cifar10_augment import NORMALIZATIONS
-from data.cifar10_device import DeviceCifarBatches
-from data.cifar10_loader import CifarEvalBatches, loader_batches
+from data.cifar10.augment import NORMALIZATIONS
+from data.cifar10.device_pipeline import DeviceCifarBatches
+from data.cifar10.files import VAL_SPLITS, load_cifar10, split_validation
+from data.cifar10.loader_pipeline import CifarEvalBatches, loader_batches
 from data.epoch_loader import default_num_workers
 from experiments.config_checks import ConfigError
-from experiments.tasks.base import BatchSource, Task
+from experiments.tasks.classification import ClassificationTask, RowSource
 
 PIPELINES = ("auto", "device", "dataloader")
 
@@ -43,8 +42,8 @@ def _require_choice(key: str, value: object, allowed: tuple[str, ...]) -> None:
 
 def train_source(
     cfg: DictConfig, images: torch.Tensor, labels: torch.Tensor, *, seed: int, device: torch.device
-) -> BatchSource:
-    """The training BatchSource of ``task.pipeline`` over uint8 N × 3 × 32 × 32 ``images`` (the
+) -> RowSource:
+    """The training RowSource of ``task.pipeline`` over uint8 N × 3 × 32 × 32 ``images`` (the
     real data, or synthetic data of the same shape in ``scripts.bench_train``)."""
     stats = NORMALIZATIONS[cfg.normalization]
     if choose_pipeline(cfg.pipeline, device) == "device":
@@ -73,7 +72,7 @@ def train_source(
     )
 
 
-def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> Task:
+def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> ClassificationTask:
     pipeline = choose_pipeline(cfg.pipeline, device)
     _require_choice("val_split", cfg.val_split, VAL_SPLITS)
     _require_choice("normalization", cfg.normalization, tuple(NORMALIZATIONS))
@@ -94,19 +93,43 @@ def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) ->
     splits = {"test": (data.test_images, data.test_labels)}
     if val is not None:
         splits = {"val": val, **splits}
-    eval_splits = {
+    eval_sources = {
         name: CifarEvalBatches(
             images.to(eval_device), labels.to(eval_device), cfg.eval_batch_size, stats
         )
         for name, (images, labels) in splits.items()
     }
-    return Task(
+    return ClassificationTask(
         model=instantiate(cfg.model),
         train=train,
-        eval_splits=eval_splits,
-        loss_fn=nn.CrossEntropyLoss(),
+        eval_sources=eval_sources,
         epochs=cfg.epochs,
         headline=cfg.headline,
-        mode=cfg.mode,
+        channels_last=bool(cfg.get("channels_last", False)),
         checksums=data.checksums,
+    )
+
+
+TRAIN_SIZE, TEST_SIZE = 50_000, 10_000
+
+
+def synthetic(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device
+) -> ClassificationTask:
+    """The recipe on random uint8 images of CIFAR-10's shapes and sizes, through the real
+    pipelines (for ``scripts.bench_train``; nothing is read from ``data_dir``)."""
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (TRAIN_SIZE, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (TRAIN_SIZE,), generator=generator)
+    test_images, test_labels = images[:TEST_SIZE], labels[:TEST_SIZE]
+    stats = NORMALIZATIONS[cfg.normalization]
+    return ClassificationTask(
+        model=instantiate(cfg.model),
+        train=train_source(cfg, images, labels, seed=seed, device=device),
+        eval_sources={
+            "test": CifarEvalBatches(test_images, test_labels, cfg.eval_batch_size, stats)
+        },
+        epochs=cfg.epochs,
+        headline=cfg.headline,
+        channels_last=bool(cfg.get("channels_last", False)),
     )

@@ -1,64 +1,33 @@
-"""scikit-learn's bundled 8×8 digits: the offline default task (DESIGN.md)."""
+"""scikit-learn's bundled 8×8 digits: the offline default task (``docs/architecture.md``)."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-from pathlib import Path
 
-import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from torch import nn
 
+from data.digits.files import split_digits
 from data.tensor_batches import TensorBatches
-from experiments.tasks.base import Task
+from experiments.tasks.classification import ClassificationTask
 
 
-def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's bundled digits — (1797, 64) pixel counts 0..16 and (1797,) labels — read
-    from the CSV file scikit-learn ships, without importing scikit-learn (≈ 1 s per launch)."""
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("scikit-learn is not installed: `make install` installs it")
-    path = Path(spec.submodule_search_locations[0], "datasets", "data", "digits.csv.gz")
-    table = np.loadtxt(path, delimiter=",")
-    return table[:, :-1], table[:, -1].astype(np.int64)
-
-
-def split_digits(seed: int, val_fraction: float, test_fraction: float) -> dict[str, tuple]:
-    """Images scaled to [0, 1] as (N, 1, 8, 8) float32, split train/val/test by ``seed``."""
-    pixels, targets = load_digits_arrays()
-    images = torch.tensor(pixels, dtype=torch.float32).reshape(-1, 1, 8, 8) / 16.0
-    labels = torch.tensor(targets, dtype=torch.long)
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
-    n_test = round(test_fraction * len(labels))
-    n_val = round(val_fraction * len(labels))
-    parts = {
-        "test": order[:n_test],
-        "val": order[n_test : n_test + n_val],
-        "train": order[n_test + n_val :],
-    }
-    return {name: (images[index], labels[index]) for name, index in parts.items()}
-
-
-def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> Task:
+def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> ClassificationTask:
     splits = split_digits(seed, cfg.val_fraction, cfg.test_fraction)
     digest = hashlib.sha256()
     for name in ("train", "val", "test"):
         for tensor in splits[name]:
             digest.update(tensor.numpy().tobytes())
-    return Task(
+    return ClassificationTask(
         model=instantiate(cfg.model),
         train=TensorBatches(*splits["train"], cfg.batch_size, shuffle=True, seed=seed),
-        eval_splits={
+        eval_sources={
             name: TensorBatches(*splits[name], cfg.eval_batch_size, shuffle=False)
             for name in ("val", "test")
         },
-        loss_fn=nn.CrossEntropyLoss(),
         epochs=cfg.epochs,
         headline=cfg.headline,
-        mode=cfg.mode,
         checksums={"digits(sklearn)": digest.hexdigest()},
+        channels_last=bool(cfg.get("channels_last", False)),
     )

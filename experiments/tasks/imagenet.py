@@ -10,14 +10,14 @@ from __future__ import annotations
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from torch import nn
 
 from data.epoch_loader import EpochLoader, default_num_workers
-from data.imagenet import ImageNetEval, ImageNetTrain, scan
-from experiments.tasks.base import Task
+from data.imagenet.files import CROP, ImageNetEval, ImageNetTrain, scan
+from data.synthetic import CyclicBatches
+from experiments.tasks.classification import ClassificationTask
 
 
-def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> Task:
+def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> ClassificationTask:
     files = scan(data_dir)
     workers = cfg.num_workers
     if workers is None:
@@ -35,13 +35,33 @@ def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) ->
     test = EpochLoader(
         ImageNetEval(files.val), len(files.val), cfg.eval_batch_size, shuffle=False, **loading
     )
-    return Task(
+    return ClassificationTask(
         model=instantiate(cfg.model),
         train=train,
-        eval_splits={"test": test},
-        loss_fn=nn.CrossEntropyLoss(),
+        eval_sources={"test": test},
         epochs=cfg.epochs,
         headline=cfg.headline,
-        mode=cfg.mode,
+        channels_last=bool(cfg.get("channels_last", False)),
         checksums=files.checksums,
+    )
+
+
+TRAIN_SIZE, CLASSES = 1_281_167, 1000
+
+
+def synthetic(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device
+) -> ClassificationTask:
+    """The recipe on random 224 × 224 inputs (JPEG decoding is not measured), an epoch of
+    ILSVRC2012's length (for ``scripts.bench_train``)."""
+    shape = (3, CROP, CROP)
+    train = CyclicBatches(shape, CLASSES, cfg.batch_size, TRAIN_SIZE, seed=seed)
+    test = CyclicBatches(shape, CLASSES, cfg.eval_batch_size, cfg.eval_batch_size, seed=seed + 1)
+    return ClassificationTask(
+        model=instantiate(cfg.model),
+        train=train,
+        eval_sources={"test": test},
+        epochs=cfg.epochs,
+        headline=cfg.headline,
+        channels_last=bool(cfg.get("channels_last", False)),
     )

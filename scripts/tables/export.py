@@ -5,7 +5,8 @@ scientific overrides (``overrides`` as JSON, and one ``hp.<key>`` column per key
 the headline metric, cost (``steps``, ``epochs``, ``time_total``, ``time_optimizer``,
 ``peak_memory_bytes``, ``device``), ``diverged_at`` and ``error``, every metric at the last
 evaluation (``final.<metric>``), at its best (``best.<metric>``) with the epoch of that best
-(``best_epoch.<metric>``), and the resolved config flattened (``config.<dotted key>``; local runs
+(``best_epoch.<metric>``), at the evaluation where the selection metric was best
+(``at_best.<metric>``), and the resolved config flattened (``config.<dotted key>``; local runs
 read ``config.yaml``, W&B runs their config).
 """
 
@@ -73,6 +74,7 @@ def run_row(record: RunRecord, with_config: bool = True) -> dict[str, Any]:
         **{f"final.{key}": value for key, value in sorted(record.final.items())},
         **{f"best.{key}": value for key, value in sorted(record.best.items())},
         **{f"best_epoch.{key}": value for key, value in sorted(record.best_epoch.items())},
+        **{f"at_best.{key}": value for key, value in sorted(record.at_best.items())},
     }
     if with_config:
         row.update(flatten(_config(record), "config."))

@@ -1,7 +1,8 @@
 """Runs in, files out: every reference table, its claims, figures and the groups overview.
 
 Output layout: ``<out>/groups.{md,csv}`` (every group of runs), and per reference file
-``<out>/<paper>/<table>.{md,csv,tex}``, ``<out>/<paper>/claims.{md,csv,tex}`` and the figures
+``<out>/<paper>/<table>.{md,csv,tex}``, ``<out>/<paper>/claims[_<family>].{md,csv,tex}`` and the
+figures
 ``<out>/<paper>/<table>_curves*.{png,pdf}`` and ``<table>_lr_sensitivity*.{png,pdf}``.
 """
 
@@ -58,7 +59,7 @@ def make_tables(
     _write(out_dir / "groups.csv", groups_csv(rows), outputs.written)
     for name in papers or list(references):
         reference = references[name]
-        paper_dir = out_dir / name
+        paper_dir = out_dir / reference.paper
         cells: dict[str, Cell] = {}
         for spec in reference.tables.values():
             table = build_table(reference, spec, index, split, seconds)
@@ -79,9 +80,10 @@ def make_tables(
         outputs.claims[name] = claims
         if claims:
             title = f"Claims: {reference.citation or name}"
+            stem = paper_dir / reference.claims_stem
             _write(
-                paper_dir / "claims.md", claims_markdown(claims, title, context), outputs.written
+                stem.with_suffix(".md"), claims_markdown(claims, title, context), outputs.written
             )
-            _write(paper_dir / "claims.csv", claims_csv(claims), outputs.written)
-            _write(paper_dir / "claims.tex", claims_latex(claims, title, context), outputs.written)
+            _write(stem.with_suffix(".csv"), claims_csv(claims), outputs.written)
+            _write(stem.with_suffix(".tex"), claims_latex(claims, title, context), outputs.written)
     return outputs

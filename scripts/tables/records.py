@@ -18,7 +18,7 @@ STATUSES_UNFINISHED = frozenset({"running", "interrupted", "incomplete"})
 """``incomplete``: a run directory without a readable ``summary.json`` (killed before it wrote
 one, or unreadable)."""
 
-STATISTICS = ("final", "best_epoch")
+STATISTICS = ("final", "best_epoch", "at_best")
 
 
 @dataclass(slots=True)
@@ -33,10 +33,11 @@ class RunRecord:
     status: str
     source: str = "local"
     headline: str | None = None
-    mode: str | None = None
     final: dict[str, float] = field(default_factory=dict)
     best: dict[str, float] = field(default_factory=dict)
     best_epoch: dict[str, float | None] = field(default_factory=dict)
+    at_best: dict[str, float] = field(default_factory=dict)
+    """Every metric at the evaluation where the task's selection metric was best."""
     steps: int | None = None
     epochs: float | None = None
     time_total: float | None = None
@@ -53,9 +54,11 @@ class RunRecord:
     """W&B only: the run's logged events (learning curves)."""
 
     def value(self, metric: str, statistic: str) -> float | None:
-        """The run's ``metric`` under the paper's statistic: the last evaluation (``final``) or
-        the best evaluation over training (``best_epoch``)."""
-        table = self.final if statistic == "final" else self.best
+        """The run's ``metric`` under the paper's statistic: the last evaluation (``final``),
+        the best evaluation over training (``best_epoch``), or its value at the evaluation where
+        the task's selection metric was best (``at_best``, e.g. test BLEU at the best validation
+        loss)."""
+        table = {"final": self.final, "best_epoch": self.best, "at_best": self.at_best}[statistic]
         value = table.get(metric)
         return float(value) if isinstance(value, int | float) else None
 
@@ -89,10 +92,10 @@ def record_from_summary(summary: Mapping[str, Any], name: str, path: Path | None
         overrides={str(k): str(v) for k, v in (summary.get("overrides") or {}).items()},
         status=str(summary.get("status", "incomplete")),
         headline=headline.get("metric"),
-        mode=headline.get("mode"),
         final=dict(summary.get("final") or {}),
         best={k: b["value"] for k, b in best.items() if isinstance(b, Mapping)},
         best_epoch={k: b.get("epoch") for k, b in best.items() if isinstance(b, Mapping)},
+        at_best=dict((summary.get("at_best") or {}).get("metrics") or {}),
         steps=summary.get("steps"),
         epochs=summary.get("epochs"),
         time_total=summary.get("time_total"),
@@ -107,7 +110,7 @@ def record_from_summary(summary: Mapping[str, Any], name: str, path: Path | None
 
 _SEED = re.compile(r"^seed=(-?\d+)$")
 _HASHED = re.compile(r"-[0-9a-f]{12}$")
-_MAX_COMPONENT = 180  # experiments.run_identity shortens longer components with a hash
+_MAX_COMPONENT = 180  # experiments.runs.identity shortens longer components with a hash
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
@@ -135,7 +138,7 @@ def split_top_level(text: str) -> list[str]:
 
 
 def parse_overrides_component(component: str, group_keys: Iterable[str] = ()) -> dict[str, str]:
-    """Invert ``experiments.run_identity.overrides_component`` as far as it can be inverted.
+    """Invert ``experiments.runs.identity.overrides_component`` as far as it can be inverted.
 
     The directory name replaced ``/`` by ``_``: a key equal to a nested config group with that
     substitution (``schedule_warmup`` for ``schedule/warmup``) gets its ``/`` back. A component

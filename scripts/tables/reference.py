@@ -1,6 +1,8 @@
 """The papers' printed numbers as data: ``results/reference/<name>.yaml``.
 
-A file holds ``tables`` (how each output table is titled and plotted), ``entries`` (one published
+A file holds ``paper`` (optional: the output folder it shares with the paper's other files, e.g.
+``radam_lm.yaml`` and ``radam_nmt.yaml`` beside ``radam.yaml``; default: the file's stem),
+``tables`` (how each output table is titled and plotted), ``entries`` (one published
 number each: which runs it means, how the paper measured and selected it, the value, its ± and a
 tolerance) and ``claims`` (pairwise "A beats B" statements between two entries of the file).
 Entries of one file may be second references for entries of another (``second_reference_for``).
@@ -43,7 +45,8 @@ class Entry:
     value: float | None
     """The published number; None for a row of one's own benchmark (no paper value)."""
     statistic: str
-    """``final`` (last evaluation) or ``best_epoch`` (best evaluation over training)."""
+    """``final`` (last evaluation), ``best_epoch`` (best evaluation over training) or
+    ``at_best`` (the value at the evaluation where the task's selection metric was best)."""
     select_over: tuple[str, ...]
     """Override keys whose best setting is chosen over the grid (empty: one fixed setting)."""
     select_split: str
@@ -81,11 +84,22 @@ class TableSpec:
 @dataclass(frozen=True)
 class ReferenceSet:
     name: str
+    """The file's stem: ``<name>:<entry id>`` names an entry across files."""
     citation: str
     tables: Mapping[str, TableSpec]
     entries: tuple[Entry, ...]
     claims: tuple[Claim, ...]
     path: Path
+    paper: str = ""
+    """The output folder (``results/<paper>/``); files of one paper and several task families
+    share it."""
+
+    @property
+    def claims_stem(self) -> str:
+        """``claims``, or ``claims_<family>`` for a file ``<paper>_<family>.yaml``."""
+        if self.name == self.paper:
+            return "claims"
+        return "claims_" + self.name.removeprefix(self.paper + "_")
 
     def table_entries(self, table: str) -> list[Entry]:
         return [entry for entry in self.entries if entry.table == table]
@@ -169,13 +183,26 @@ def load_reference(path: Path) -> ReferenceSet:
             if side not in ids:
                 raise ReferenceError(f"{path}: claim {claim.id} names unknown entry {side!r}")
         claims.append(claim)
-    return ReferenceSet(name, str(raw.get("citation", "")), tables, entries, tuple(claims), path)
+    paper = str(raw.get("paper") or name)
+    return ReferenceSet(
+        name, str(raw.get("citation", "")), tables, entries, tuple(claims), path, paper
+    )
 
 
 def load_references(directory: Path = REFERENCE_DIR) -> dict[str, ReferenceSet]:
-    """Every ``*.yaml`` of ``directory``, by file stem; second references must name entries."""
+    """Every ``*.yaml`` of ``directory``, by file stem; second references must name entries,
+    and table names must be unique within a paper's output folder."""
     sets = {path.stem: load_reference(path) for path in sorted(Path(directory).glob("*.yaml"))}
     known = {qualified_id(r, e) for r in sets.values() for e in r.entries}
+    owners: dict[tuple[str, str], str] = {}
+    for reference in sets.values():
+        for table in reference.tables:
+            other = owners.setdefault((reference.paper, table), reference.name)
+            if other != reference.name:
+                raise ReferenceError(
+                    f"{reference.path}: table {table!r} is also in {other}.yaml, and both write "
+                    f"results/{reference.paper}/"
+                )
     for reference in sets.values():
         for entry in reference.entries:
             for target in entry.second_reference_for:
@@ -185,6 +212,21 @@ def load_references(directory: Path = REFERENCE_DIR) -> dict[str, ReferenceSet]:
                         f"{target!r}, not a <file>:<entry id> of {directory}"
                     )
     return sets
+
+
+def select_papers(sets: Mapping[str, ReferenceSet], wanted: Sequence[str]) -> list[str]:
+    """The file stems that ``--paper`` names select: a stem, or a paper's output folder (all of
+    its files). Raises ReferenceError naming what is unknown."""
+    chosen: list[str] = []
+    for name in wanted:
+        found = [stem for stem, ref in sets.items() if name in (stem, ref.paper)]
+        if not found:
+            available = sorted({ref.paper for ref in sets.values()} | set(sets))
+            raise ReferenceError(
+                f"unknown paper {name}; available: {', '.join(available) or 'none'}"
+            )
+        chosen += [stem for stem in found if stem not in chosen]
+    return chosen
 
 
 def qualified_id(reference: ReferenceSet, entry: Entry) -> str:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from data import DataUnavailable, cifar10
+from data import DataUnavailable
+from data.cifar10 import files as cifar10
 from tests.data.tiny_datasets import CIFAR_FOLDER, CIFAR_TEST, CIFAR_TRAIN, write_cifar
 
 

@@ -9,9 +9,9 @@ import torch
 from PIL import Image
 from scipy import stats
 
-from data.cifar10_augment import crop_flip_batch, pad
-from data.cifar10_device import DeviceCifarBatches
-from data.cifar10_loader import AugmentedCifar, CifarEvalBatches, loader_batches
+from data.cifar10.augment import crop_flip_batch, pad
+from data.cifar10.device_pipeline import DeviceCifarBatches
+from data.cifar10.loader_pipeline import AugmentedCifar, CifarEvalBatches, loader_batches
 from data.seeding import derive_seed
 from data.torchvision_compat import import_torchvision
 

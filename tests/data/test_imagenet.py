@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from data import DataUnavailable, imagenet
+from data import DataUnavailable
 from data.epoch_loader import EpochLoader
+from data.imagenet import files as imagenet
 from data.seeding import derive_seed
 from data.torchvision_compat import import_torchvision
 from tests.data.tiny_datasets import IMAGENET_CLASSES, write_imagenet

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from experiments.analyses import counterexample
-from experiments.analyses.counterexample import OPTIMIZER_NAMES, SYNTHETIC, THEOREM1, run
+from experiments.analyses.counterexample import run
+from experiments.analyses.counterexample_problem import OPTIMIZER_NAMES, SYNTHETIC, THEOREM1
 
 # x = +1 loses C − 2 per period of three steps against x = −1 on each side of the gap:
 # average regret (C·1 − 1 − 1) − (−C + 1 + 1) = 2(C − 2) per 3 steps → 2/3 for C = 3.

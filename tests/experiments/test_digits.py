@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_digits
 
-from experiments.tasks.digits import load_digits_arrays, split_digits
+from data.digits.files import load_digits_arrays, split_digits
 
 
 def test_the_csv_reader_gives_exactly_scikit_learns_digits() -> None:

@@ -13,6 +13,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.metric_direction import metric_mode
 from optimizers.schedules import build_schedule
 from tests.data.tiny_datasets import CIFAR_FOLDER, write_cifar, write_imagenet
 from tests.experiments.cli import CONFIG_DIR, Workspace, read_metrics, read_summary, train_env
@@ -86,7 +87,7 @@ def test_recipe_composes_with_the_papers_settings(name: str) -> None:
     assert cfg.task.model._target_ == expected["model"]
     assert cfg.task.batch_size == expected["batch_size"]
     assert cfg.task.epochs == expected["epochs"]
-    assert cfg.task.headline == "test/acc" and cfg.task.mode == "max"
+    assert cfg.task.headline == "test/acc" and metric_mode(cfg.task.headline) == "max"
     assert cfg.optimizer.weight_decay == pytest.approx(expected["weight_decay"])
     if expected["milestones"] is None:
         assert cfg.schedule.name == "constant"

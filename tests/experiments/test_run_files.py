@@ -15,8 +15,8 @@ import pytest
 import torch
 import yaml
 
+from data.digits.files import split_digits
 from experiments.models.digits_cnn import DigitsCNN
-from experiments.tasks.digits import split_digits
 from tests.experiments.cli import (
     REPO_ROOT,
     Finished,

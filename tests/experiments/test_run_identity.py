@@ -13,7 +13,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from experiments.run_identity import (
+from experiments.runs.identity import (
     first_difference,
     run_dir,
     scientific_config,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.run_store import RunDirectory
+from experiments.runs.store import RunDirectory
 from scripts.sweep_plan import plan_sweep
 from tests.experiments.cli import Workspace, read_metrics, read_summary, science, train_env
 

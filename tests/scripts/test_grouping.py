@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from experiments.tasks.base import metric_mode as engine_metric_mode
+from experiments.metric_direction import metric_mode as engine_metric_mode
 from scripts.tables.grouping import (
     canonical,
     group_runs,
@@ -37,9 +37,14 @@ def test_one_value_has_one_spelling() -> None:
     assert canonical("linear") == "linear"
 
 
-@pytest.mark.parametrize("metric", ["test/acc", "val/loss", "test/ppl", "train/nll", "test/bleu"])
-def test_metric_direction_agrees_with_the_engine(metric: str) -> None:
-    assert metric_mode(metric) == engine_metric_mode(metric)
+@pytest.mark.parametrize(
+    ("metric", "mode"),
+    [("test/acc", "max"), ("val/loss", "min"), ("test/ppl", "min"), ("train/nll", "min"),
+     ("test/bleu", "max"), ("avg/test/bleu", "max")],
+)  # fmt: skip
+def test_the_tables_use_the_engines_one_metric_direction_rule(metric: str, mode: str) -> None:
+    assert metric_mode is engine_metric_mode, "one rule, shared by the loop and the tables"
+    assert metric_mode(metric) == mode
 
 
 def test_groups_are_task_optimizer_and_overrides(index) -> None:

@@ -1,4 +1,4 @@
-"""The run directory's files (DESIGN.md, "Run directory files") and its lock.
+"""The run directory's files (``docs/architecture.md``, "The run directory") and its lock.
 
 Local files are the source of truth: ``config.yaml``, ``meta.json``, ``metrics.jsonl``,
 ``summary.json``, ``checkpoint.pt`` and ``lock``. Every JSON file is replaced atomically.
@@ -79,10 +79,6 @@ class RunDirectory:
         handle.write(f"{os.getpid()}@{socket.gethostname()}".encode())
         handle.flush()
         self._lock_handle = handle
-
-    @property
-    def holds_lock(self) -> bool:
-        return self._lock_handle is not None
 
     def release(self) -> None:
         if self._lock_handle is not None:

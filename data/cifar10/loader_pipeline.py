@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from data.cifar10_augment import CENTER, MEAN, STD, Stats, crop_flip, draw_sample, normalize
+from data.cifar10.augment import CENTER, MEAN, STD, Stats, crop_flip, draw_sample, normalize
 from data.epoch_loader import EpochLoader
 
 
@@ -58,7 +58,7 @@ def loader_batches(
     augment: bool = True,
     stats: Stats = (MEAN, STD),
 ) -> EpochLoader:
-    """The shuffled (and by default augmented) training BatchSource of the DataLoader path."""
+    """The shuffled (and by default augmented) training RowSource of the DataLoader path."""
     return EpochLoader(
         AugmentedCifar(images, labels, seed, augment=augment, stats=stats),
         len(images),
@@ -71,7 +71,7 @@ def loader_batches(
 
 
 class CifarEvalBatches:
-    """Unaugmented, normalized batches in file order (a BatchSource for evaluation)."""
+    """Unaugmented, normalized batches in file order (a RowSource for evaluation)."""
 
     def __init__(
         self, images: Tensor, labels: Tensor, batch_size: int, stats: Stats = (MEAN, STD)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,43 @@ def run_dir(cfg: DictConfig, overrides: Mapping[str, str], choices: Mapping[str,
         / overrides_component(overrides)
         / f"seed={cfg.seed}"
     )
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """Who a run is: the fields ``summary.json`` records and the directory they name."""
+
+    task: str
+    optimizer: str
+    seed: int
+    sweep: str
+    overrides: dict[str, str]
+    path: Path
+
+    @classmethod
+    def of(
+        cls, cfg: DictConfig, overrides: Sequence[str], choices: Mapping[str, Any]
+    ) -> RunIdentity:
+        science = scientific_overrides(overrides, cfg, choices)
+        return cls(
+            task=str(choices.get("task", cfg.task.name)),
+            optimizer=str(choices.get("optimizer", "custom")),
+            seed=cfg.seed,
+            sweep=str(cfg.sweep),
+            overrides=science,
+            path=run_dir(cfg, science, choices),
+        )
+
+    @property
+    def name(self) -> str:
+        """The run directory relative to ``runs_dir``: the run's label in logs and W&B."""
+        return str(self.path.relative_to(self.path.parents[4]))
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "optimizer": self.optimizer, "seed": self.seed,
+            "sweep": self.sweep, "overrides": self.overrides, "name": self.name,
+        }  # fmt: skip
 
 
 def scientific_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:

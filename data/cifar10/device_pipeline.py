@@ -4,7 +4,7 @@ The training set lives on ``device`` as one zero-padded uint8 tensor (N × 3 × 
 ≈ 240 MB for 50,000 images). Each epoch's shuffle is the (seed, epoch) permutation every other
 pipeline of the suite uses (``data.tensor_batches.epoch_generator``), and each batch's crop
 offsets and flips come from a generator seeded by (seed, epoch, batch index)
-(``data.cifar10_augment.draw_batch``). Both are drawn on the CPU — identical on every device
+(``data.cifar10.augment.draw_batch``). Both are drawn on the CPU — identical on every device
 type — for all remaining batches of the epoch at once and copied to the device in one transfer;
 then each batch is one gather (crop and flip together), a float conversion and the
 normalization, all on the device. The augmentation distribution is the DataLoader path's
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-from data.cifar10_augment import (
+from data.cifar10.augment import (
     MEAN,
     PADDING,
     STD,
@@ -33,7 +33,7 @@ from data.tensor_batches import epoch_generator
 
 class DeviceCifarBatches:
     """Augmented (unless ``augment=False``), normalized training batches computed on ``device``
-    (a BatchSource)."""
+    (a RowSource)."""
 
     def __init__(
         self,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.metadata
+import functools
 import os
 import platform
+import re
 import resource
 import socket
 import subprocess
@@ -14,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
 
-from experiments.run_store import read_json
-from experiments.tasks.base import Task
+from experiments.runs.store import read_json
+from experiments.tasks.contract import Task
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SLURM_VARIABLES = (
@@ -43,14 +43,23 @@ def git_state() -> dict[str, Any]:
     return {"sha": sha, "dirty": None if status is None else bool(status)}
 
 
-def pip_freeze() -> list[str]:
-    """The installed distributions as ``name==version`` (what ``pip freeze`` lists, faster)."""
-    names = {
-        f"{dist.metadata['Name']}=={dist.version}"
-        for dist in importlib.metadata.distributions()
-        if dist.metadata["Name"]
-    }
-    return sorted(names, key=str.lower)
+@functools.lru_cache(maxsize=1)
+def pip_freeze() -> tuple[str, ...]:
+    """The installed distributions as ``name==version``, read from the names of the
+    ``*.dist-info`` folders on ``sys.path`` (≈ 1 ms, where reading every distribution's metadata
+    takes ≈ 0.4 s); names are normalized as PEP 503 does (``PyYAML`` → ``pyyaml``). Read once
+    per process."""
+    found = set()
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info") and "-" in name:
+                project, _, version = name[: -len(".dist-info")].partition("-")
+                found.add(f"{re.sub(r'[-_.]+', '-', project).lower()}=={version}")
+    return tuple(sorted(found))
 
 
 def device_name(device: torch.device) -> str:
@@ -65,7 +74,7 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
-def collect_meta(cfg: DictConfig, task: Task, device: torch.device, previous: Path) -> dict:
+def collect_meta(task: Task, device: torch.device, previous: Path) -> dict:
     """This launch's record; earlier launches of the same run (resumes) are kept in ``launches``."""
     launch = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -85,7 +94,7 @@ def collect_meta(cfg: DictConfig, task: Task, device: torch.device, previous: Pa
         "hostname": launch["hostname"],
         "slurm": launch["slurm"],
         "dataset_checksums": task.checksums,
-        "pip_freeze": pip_freeze(),
+        "pip_freeze": list(pip_freeze()),
         "launches": [*earlier, launch],
     }
 

@@ -1,9 +1,10 @@
-"""Atomic checkpoints that ``torch.load(weights_only=True)`` accepts (DESIGN.md).
+"""Atomic checkpoints that ``torch.load(weights_only=True)`` accepts.
 
-A checkpoint holds the model, optimizer, schedule (and plateau) state, the position in training
-(step, epoch, batch within the epoch), the metrics file's length at that moment, the running
-train-loss accumulator, best metrics, cumulative times and every RNG state (python, numpy,
-torch CPU and CUDA) as tensors and lists, so a resumed run continues exactly.
+A checkpoint holds the model, optimizer, schedule (and plateau) state, the loop's state
+(``experiments.loop_state``: update, epoch, position in the epoch, the open log window's sums,
+best metrics, cumulative times), the task's own state (a carried hidden state), the metrics
+file's length at that moment, and every RNG state (python, numpy, torch CPU and CUDA) as tensors
+and lists, so a resumed run continues exactly.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from experiments.run_store import write_atomic
+from experiments.runs.store import write_atomic
 
 FAULT_ENV = "OPTREPRO_FAULT"
 """Fault injection for the resume tests, read from the environment: ``kill-after-step:<step>``

@@ -97,6 +97,8 @@ class WandbMirror:
                 self.run.summary[f"final/{key}"] = value
             for key, best in (summary.get("best") or {}).items():
                 self.run.summary[f"best/{key}"] = best["value"]
+            for key, value in ((summary.get("at_best") or {}).get("metrics") or {}).items():
+                self.run.summary[f"at_best/{key}"] = value
             self.run.finish(exit_code=exit_code)
 
         self._guard("finish", close)

@@ -1,0 +1,1 @@
+"""ILSVRC2012 (ImageNet-1k) from local ImageFolder trees (``files``)."""

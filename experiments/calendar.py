@@ -1,0 +1,71 @@
+"""The run's calendar: how many updates each epoch has, and which epoch an update falls in.
+
+An epoch has ``task.steps_per_epoch(epoch, world)`` global steps (micro-batches of all ranks) and
+``ceil(steps / update_freq)`` optimizer updates (fairseq's grouped iterator: an epoch's last
+update may accumulate fewer micro-batches). Epochs may differ in length (AWD-LSTM's random BPTT
+lengths): the calendar holds every epoch of the budget, so schedules with epoch milestones and the
+``epoch`` of each logged event stay exact.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from experiments.config_checks import ConfigError
+from experiments.distributed import World
+from experiments.tasks.contract import Task
+
+
+@dataclass(frozen=True)
+class Calendar:
+    steps_per_epoch: tuple[int, ...]
+    """Global steps (micro-batches) of each epoch of the budget."""
+    updates_per_epoch: tuple[int, ...]
+    starts: tuple[int, ...]
+    """Updates done before each epoch."""
+    budget_updates: int
+    """Updates of the recipe's budget: what schedules are shaped by."""
+    total: int
+    """Updates this run trains (the budget, capped by ``max_steps``)."""
+
+    @classmethod
+    def plan(cls, task: Task, world: World, update_freq: int, max_steps: int | None) -> Calendar:
+        budget = task.budget
+        steps: list[int] = []
+        updates: list[int] = []
+        starts: list[int] = []
+        done = 0
+        while (budget.epochs is None or len(steps) < budget.epochs) and (
+            budget.updates is None or done < budget.updates
+        ):
+            count = task.steps_per_epoch(len(steps), world)
+            if count < 1:
+                raise ConfigError(
+                    f"task {type(task).__name__} has no training batches in epoch {len(steps)}: "
+                    "the training data is smaller than one batch"
+                )
+            starts.append(done)
+            steps.append(count)
+            updates.append(-(-count // update_freq))
+            done += updates[-1]
+        if not steps:
+            raise ConfigError("the task's budget is zero: task.epochs or task.max_updates >= 1")
+        budget_updates = done if budget.updates is None else min(done, budget.updates)
+        total = budget_updates if max_steps is None else min(budget_updates, max_steps)
+        return cls(tuple(steps), tuple(updates), tuple(starts), budget_updates, total)
+
+    @property
+    def uniform(self) -> bool:
+        return len(set(self.updates_per_epoch)) == 1
+
+    def epoch_of(self, update: int) -> int:
+        """The 0-based epoch of the 1-based update ``update``."""
+        return max(bisect.bisect_right(self.starts, update - 1) - 1, 0)
+
+    def epoch_float(self, update: int) -> float:
+        """Epochs completed after ``update`` updates (1.0 at the end of the first epoch)."""
+        if self.uniform:
+            return update / self.updates_per_epoch[0]
+        epoch = max(bisect.bisect_right(self.starts, update) - 1, 0)
+        return epoch + (update - self.starts[epoch]) / self.updates_per_epoch[epoch]

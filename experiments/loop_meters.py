@@ -1,0 +1,171 @@
+"""What the loop measures without reading the device at every step.
+
+``TrainMeter`` keeps the log window's losses, the task's statistics and gradient norms on the
+run's device; ``read`` sums them, finds the first non-finite update, reduces across ranks and
+reads the host once, at a log point. ``StatSums`` sums one evaluation split the same way.
+``StepTimer`` times ``optimizer.step()``: on the CPU with the host clock (CPU work is
+synchronous), on CUDA with events (a host clock would time the kernel launches only).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from experiments.distributed import World, all_reduce_min, all_reduce_sum, sum_statistics
+
+NO_DIVERGENCE = 2**62
+"""The flag's value while every update was finite (a MIN reduction keeps the first bad one)."""
+
+
+class StatSums:
+    """Sums of named statistics: device tensors stay on the device (float64), host numbers on
+    the host; ``reduce`` sums both over ranks with one collective and one host read."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.tensors: dict[str, Tensor] = {}
+        self.numbers: dict[str, float] = {}
+
+    def add(self, statistics: Mapping[str, Tensor | float]) -> None:
+        for key, value in statistics.items():
+            if isinstance(value, Tensor):
+                value = value.detach().to(torch.float64)
+                self.tensors[key] = self.tensors[key] + value if key in self.tensors else value
+            else:
+                self.numbers[key] = self.numbers.get(key, 0.0) + float(value)
+
+    def reduce(self, world: World) -> dict[str, float]:
+        merged: dict[str, Tensor] = dict(self.tensors)
+        for key, value in self.numbers.items():
+            number = torch.tensor(value, dtype=torch.float64, device=self.device)
+            merged[key] = merged[key] + number if key in merged else number
+        return sum_statistics(merged, world, self.device)
+
+
+@dataclass
+class Window:
+    """A log window's totals over all ranks, read on the host."""
+
+    diverged_at: int | None
+    units: float
+    updates: int
+    means: dict[str, float]
+    """Per unit: ``loss`` and the task's statistics; ``grad_norm`` per update."""
+
+
+class TrainMeter:
+    """The current log window, on the device: each micro-batch's summed loss and statistics are
+    kept as they are (no device work per step) and summed, checked and read at a log point.
+    ``state`` / ``__init__(saved=...)`` carry a window's sums across a checkpoint, so a resumed
+    run logs the same numbers."""
+
+    def __init__(self, device: torch.device, saved: Mapping[str, float] | None = None) -> None:
+        self.device = device
+        saved = dict(saved or {})
+        self.units = float(saved.pop("@units", 0.0))
+        self.updates = int(saved.pop("@updates", 0))
+        self.carried = {
+            key: torch.tensor(value, dtype=torch.float64, device=device)
+            for key, value in saved.items()
+        }
+        self.losses: list[Tensor] = []
+        self.loss_updates: list[int] = []
+        self.values: dict[str, list[Tensor]] = {}
+
+    def add(
+        self, update: int, loss_sum: Tensor, global_units: int, stats: Mapping[str, Tensor]
+    ) -> None:
+        """One micro-batch: its summed loss and statistics (this rank), its units (all ranks)."""
+        self.losses.append(loss_sum.detach())
+        self.loss_updates.append(update)
+        for key, value in stats.items():
+            self.values.setdefault(key, []).append(value.detach())
+        self.units += global_units
+
+    def add_update(self, grad_norm: Tensor | None) -> None:
+        self.updates += 1
+        if grad_norm is not None:
+            self.values.setdefault("grad_norm", []).append(grad_norm.detach())
+
+    def _first_bad(self) -> Tensor:
+        """This rank's first update with a non-finite loss (``NO_DIVERGENCE`` if none)."""
+        if not self.losses:
+            return torch.tensor(NO_DIVERGENCE, dtype=torch.int64, device=self.device)
+        bad = ~torch.isfinite(torch.stack(self.losses))
+        updates = torch.tensor(self.loss_updates, dtype=torch.int64, device=self.device)
+        return torch.where(bad, updates, NO_DIVERGENCE).min()
+
+    def _sums(self) -> dict[str, Tensor]:
+        sums = dict(self.carried)
+        lists = {"loss": self.losses, **self.values}
+        for key, values in lists.items():
+            if values:
+                total = torch.stack(values).to(torch.float64).sum()
+                sums[key] = sums[key] + total if key in sums else total
+        return sums
+
+    def diverged_at(self, world: World) -> int | None:
+        """The first update whose loss was not finite on any rank, or None (reads the device)."""
+        first = int(all_reduce_min(self._first_bad(), world).item())
+        return None if first == NO_DIVERGENCE else first
+
+    def read(self, world: World) -> Window:
+        """Reduce and read the window (one host read), then start a new one."""
+        sums = self._sums()
+        keys = sorted(sums)
+        stacked = torch.stack([sums[key] for key in keys]) if keys else torch.zeros(0)
+        stacked = all_reduce_sum(stacked.to(self.device, torch.float64), world)
+        first = all_reduce_min(self._first_bad(), world)
+        host = torch.cat([stacked, first.to(torch.float64).reshape(1)]).tolist()
+        totals = dict(zip(keys, host[:-1], strict=True))
+        means = {key: value / self.units for key, value in totals.items() if key != "grad_norm"}
+        if "grad_norm" in totals and self.updates:
+            means["grad_norm"] = totals["grad_norm"] / (self.updates * world.world_size)
+        diverged = None if int(host[-1]) == NO_DIVERGENCE else int(host[-1])
+        window = Window(diverged, self.units, self.updates, means)
+        self.carried, self.losses, self.loss_updates, self.values = {}, [], [], {}
+        self.units, self.updates = 0.0, 0
+        return window
+
+    def state(self) -> dict[str, float]:
+        """The window so far as host numbers (reads the device; checkpoints only)."""
+        saved = {key: float(value) for key, value in self._sums().items()}
+        return {**saved, "@units": self.units, "@updates": float(self.updates)}
+
+
+class StepTimer:
+    """Seconds spent in ``optimizer.step()``, collected at sync points."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.seconds = 0.0
+        self.events: list[tuple[torch.cuda.Event, torch.cuda.Event]] = []
+        self._started = 0.0
+
+    def start(self) -> None:
+        if self.cuda:
+            begin = torch.cuda.Event(enable_timing=True)
+            begin.record()
+            self.events.append((begin, torch.cuda.Event(enable_timing=True)))
+        else:
+            self._started = time.perf_counter()
+
+    def stop(self) -> None:
+        if self.cuda:
+            self.events[-1][1].record()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+    def collect(self) -> float:
+        """Seconds since the last collect (on CUDA waits for the last recorded step)."""
+        if self.events:
+            self.events[-1][1].synchronize()
+            self.seconds += sum(begin.elapsed_time(end) for begin, end in self.events) / 1000
+            self.events = []
+        seconds, self.seconds = self.seconds, 0.0
+        return seconds

@@ -1,0 +1,183 @@
+"""From a composed config to a locked run directory ready to train, or an exit code.
+
+Everything that can reject a config runs before the run directory is created or locked: the
+run-level keys, the loop's recipe keys, the task (missing data is bad input), its world size,
+the optimizer, the calendar and the schedule (its monitor must be one of the task's splits).
+Bad input therefore leaves no run directory behind. Then the lock is taken, a finished run is
+reported (exit 0), and a resumed directory whose stored config differs in a scientific key is
+refused. Any other error while building is recorded as a ``failed`` run (exit 1). With several
+ranks, rank 0 decides and the others follow.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import get_method, instantiate
+from omegaconf import DictConfig
+from omegaconf.errors import MissingMandatoryValue
+from torch import nn
+
+from data import DataUnavailable
+from experiments.calendar import Calendar
+from experiments.config_checks import ConfigError, check_run_keys, check_writable, to_container
+from experiments.distributed import World, broadcast_from_main
+from experiments.loop_options import LoopOptions
+from experiments.runs.identity import RunIdentity, first_difference, scientific_config
+from experiments.runs.store import RunDirectory, RunLocked, write_json
+from experiments.tasks.contract import Task
+from optimizers.schedules import LRSchedule, build_schedule
+
+
+@dataclass
+class PreparedRun:
+    run: RunDirectory
+    identity: dict[str, Any]
+    device: torch.device
+    task: Task
+    model: nn.Module
+    """The task's model on the device (the loop wraps it for DDP or compilation)."""
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    calendar: Calendar
+    options: LoopOptions
+
+
+def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
+    try:
+        return instantiate(cfg.optimizer)(model.parameters())
+    except (ValueError, TypeError, InstantiationException, MissingMandatoryValue) as error:
+        if isinstance(error, MissingMandatoryValue):
+            raise ConfigError(
+                "optimizer._target_ is missing: optimizer=custom needs "
+                "optimizer._target_=<module.Class> (an importable torch.optim.Optimizer)"
+            ) from None
+        target = cfg.optimizer.get("_target_")
+        raise ConfigError(f"optimizer {target}: {str(error).splitlines()[0]}") from None
+
+
+def build_task(cfg: DictConfig, device: torch.device) -> Task:
+    try:
+        build = get_method(cfg.task.build)
+        return build(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
+    except DataUnavailable as error:
+        raise ConfigError(str(error)) from None
+
+
+def build_schedule_for(
+    cfg: DictConfig, task: Task, optimizer: torch.optim.Optimizer, calendar: Calendar
+) -> LRSchedule:
+    try:
+        schedule = build_schedule(  # shaped by the recipe's budget, not by a max_steps cap
+            to_container(cfg.schedule),
+            base_lr=optimizer.param_groups[0]["lr"],
+            steps_per_epoch=calendar.updates_per_epoch[0],
+            total_steps=calendar.budget_updates,
+            betas=optimizer.param_groups[0].get("betas"),
+            epoch_of=None if calendar.uniform else calendar.epoch_of,
+        )
+    except (ValueError, KeyError) as error:
+        raise ConfigError(f"schedule: {error}") from None
+    if schedule.monitor and schedule.monitor.split("/")[0] not in task.eval_splits:
+        raise ConfigError(
+            f"schedule.monitor={schedule.monitor!r} is invalid: this task evaluates only "
+            f"{', '.join(task.eval_splits)} (a recipe may offer a validation split, e.g. "
+            "task.val_size)"
+        )
+    return schedule
+
+
+@dataclass
+class _Built:
+    task: Task
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    calendar: Calendar
+
+
+def _build(cfg: DictConfig, world: World, device: torch.device, options: LoopOptions) -> _Built:
+    """Task, model, optimizer, calendar and schedule; ConfigError on bad input."""
+    task = build_task(cfg, device)
+    task.validate(world)
+    model = task.place_model(device)
+    optimizer = build_optimizer(cfg, model)
+    calendar = Calendar.plan(task, world, options.update_freq, cfg.max_steps)
+    schedule = build_schedule_for(cfg, task, optimizer, calendar)
+    return _Built(task, model, optimizer, schedule, calendar)
+
+
+def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> None:
+    """Under the lock: start afresh with force, or check a resumed run's config."""
+    stored = run.stored_config()
+    if cfg.force:
+        run.clear()
+    elif stored is not None:
+        differs = first_difference(scientific_config(stored), scientific_config(cfg))
+        if differs is not None:
+            raise ConfigError(
+                f"{run.path} holds a run whose config differs in {differs!r}; "
+                "resume with the same config, or force=true to start it again"
+            )
+    run.write_config(cfg, overrides)
+
+
+def prepare(
+    cfg: DictConfig,
+    overrides: list[str],
+    choices: dict[str, Any],
+    world: World,
+    device: torch.device,
+) -> PreparedRun | int:
+    """A locked (on rank 0) run directory and everything the loop trains, or the exit code to
+    stop with (see the module docstring)."""
+    decision: int | None = None
+    prepared: PreparedRun | None = None
+    run: RunDirectory | None = None
+    try:
+        check_run_keys(cfg)
+        options = LoopOptions.from_task_config(cfg.task)
+        identity = RunIdentity.of(cfg, overrides, choices)
+        run = RunDirectory(identity.path)
+        if run.is_final() and not cfg.force:
+            if world.is_main:
+                status = run.summary()["status"]
+                print(f"already finished ({status}): results in {run.path} (force=true re-runs)")
+            decision = 0
+        else:
+            check_writable(cfg.runs_dir)
+            failure = None
+            try:
+                built = _build(cfg, world, device, options)
+            except ConfigError:
+                raise
+            except Exception as error:  # noqa: BLE001 - recorded as a failed run, then exit 1
+                traceback.print_exc()
+                failure = f"{type(error).__name__}: {error}"
+            if world.is_main:
+                run.acquire()
+                _claim(run, cfg, overrides)
+            if failure is None:
+                prepared = PreparedRun(
+                    run, identity.record(), device, built.task, built.model, built.optimizer,
+                    built.schedule, built.calendar, options,
+                )  # fmt: skip
+            else:
+                if world.is_main:
+                    failed = {**identity.record(), "status": "failed", "error": failure}
+                    write_json(run.summary_path, failed)
+                decision = 1
+    except (ConfigError, RunLocked) as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        decision = 2
+    decision = broadcast_from_main(decision, world)
+    if decision is not None:
+        if run is not None and world.is_main:
+            run.release()
+        return decision
+    return prepared if prepared is not None else 2
