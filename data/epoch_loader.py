@@ -71,6 +71,8 @@ class EpochLoader:
         self.dataset, self.size, self.batch_size = dataset, size, batch_size
         self.shuffle, self.seed = shuffle, seed
         self.num_workers, self.pin_memory = num_workers, pin_memory
+        self._sampler: EpochSampler | None = None
+        self._loader: DataLoader | None = None
 
     def __len__(self) -> int:
         return -(-self.size // self.batch_size)
@@ -80,17 +82,21 @@ class EpochLoader:
         return self.size
 
     def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
-        sampler = EpochSampler(
-            self.size, epoch, start * self.batch_size, shuffle=self.shuffle, seed=self.seed
-        )
-        if len(sampler) == 0:
+        """The batches of ``epoch`` from batch ``start`` on. One DataLoader serves every epoch:
+        its sampler is pointed at the epoch before each pass, and with workers they persist
+        (``persistent_workers``) instead of being started again each epoch."""
+        if self._sampler is None:
+            self._sampler = EpochSampler(self.size, 0, 0, shuffle=self.shuffle, seed=self.seed)
+            self._loader = DataLoader(
+                self.dataset,
+                batch_size=self.batch_size,
+                sampler=self._sampler,
+                num_workers=self.num_workers,
+                pin_memory=self.pin_memory,
+                prefetch_factor=4 if self.num_workers > 0 else None,
+                persistent_workers=self.num_workers > 0,
+            )
+        self._sampler.epoch, self._sampler.first = epoch, start * self.batch_size
+        if len(self._sampler) == 0:
             return
-        loader = DataLoader(
-            self.dataset,
-            batch_size=self.batch_size,
-            sampler=sampler,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            prefetch_factor=4 if self.num_workers > 0 else None,
-        )
-        yield from loader
+        yield from self._loader

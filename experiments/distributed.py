@@ -78,11 +78,11 @@ def all_reduce_min(tensor: Tensor, world: World) -> Tensor:
 
 
 def sum_statistics(
-    totals: Mapping[str, Tensor], world: World, device: torch.device
+    totals: Mapping[str, Tensor | float], world: World, device: torch.device
 ) -> dict[str, float]:
-    """Sum named statistics over ranks in one collective and read them on the host once. Ranks
-    may hold different keys (a rank without evaluation batches holds none): missing ones are
-    zero."""
+    """Sum named statistics (device tensors or host numbers) over ranks in one collective and
+    read them on the host once. Ranks may hold different keys (a rank without evaluation batches
+    holds none): missing ones are zero."""
     keys: Sequence[str] = sorted(totals)
     if world.distributed:
         gathered: list[list[str] | None] = [None] * world.world_size
@@ -90,8 +90,9 @@ def sum_statistics(
         keys = sorted({key for names in gathered if names for key in names})
     if not keys:
         return {}
-    zero = torch.zeros((), dtype=torch.float64, device=device)
-    stacked = torch.stack([totals.get(key, zero).to(device, torch.float64) for key in keys])
+    stacked = torch.stack(
+        [torch.as_tensor(totals.get(key, 0.0), dtype=torch.float64, device=device) for key in keys]
+    )
     values = all_reduce_sum(stacked, world).tolist()
     return dict(zip(keys, values, strict=True))
 

@@ -40,10 +40,9 @@ class StatSums:
                 self.numbers[key] = self.numbers.get(key, 0.0) + float(value)
 
     def reduce(self, world: World) -> dict[str, float]:
-        merged: dict[str, Tensor] = dict(self.tensors)
-        for key, value in self.numbers.items():
-            number = torch.tensor(value, dtype=torch.float64, device=self.device)
-            merged[key] = merged[key] + number if key in merged else number
+        merged: dict[str, Tensor | float] = dict(self.numbers)
+        for key, value in self.tensors.items():
+            merged[key] = value + merged[key] if key in merged else value
         return sum_statistics(merged, world, self.device)
 
 
@@ -55,7 +54,9 @@ class Window:
     units: float
     updates: int
     means: dict[str, float]
-    """Per unit: ``loss`` and the task's statistics; ``grad_norm`` per update."""
+    """Per unit: ``loss`` and the task's statistics."""
+    grad_norm: float | None
+    """The mean gradient norm before clipping, per update (None: no clipping)."""
 
 
 class TrainMeter:
@@ -123,11 +124,13 @@ class TrainMeter:
         first = all_reduce_min(self._first_bad(), world)
         host = torch.cat([stacked, first.to(torch.float64).reshape(1)]).tolist()
         totals = dict(zip(keys, host[:-1], strict=True))
-        means = {key: value / self.units for key, value in totals.items() if key != "grad_norm"}
-        if "grad_norm" in totals and self.updates:
-            means["grad_norm"] = totals["grad_norm"] / (self.updates * world.world_size)
+        units = max(self.units, 1.0)  # a window without units (only empty batches) logs zeros
+        grad_norm = totals.pop("grad_norm", None)
+        if grad_norm is not None:  # every rank holds the same global norm
+            grad_norm /= max(self.updates, 1) * world.world_size
+        means = {key: value / units for key, value in totals.items()}
         diverged = None if int(host[-1]) == NO_DIVERGENCE else int(host[-1])
-        window = Window(diverged, self.units, self.updates, means)
+        window = Window(diverged, self.units, self.updates, means, grad_norm)
         self.carried, self.losses, self.loss_updates, self.values = {}, [], [], {}
         self.units, self.updates = 0.0, 0
         return window

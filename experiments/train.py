@@ -194,7 +194,8 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
     model.train()
     try:
         while state.update < calendar.total and status == "finished":
-            task.begin_epoch(state.epoch)
+            if state.position == 0:  # not when resuming inside the epoch (state_dict has it)
+                task.begin_epoch(state.epoch)
             steps = calendar.steps_per_epoch[state.epoch]
             batches = task.train_batches(state.epoch, state.position, world)
             end_of_epoch = False
@@ -205,7 +206,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                     param_group["lr"] = base_lr * factor
                 # Each rank's summed loss over the units of the whole update (every micro-batch of
                 # every rank), times the world size that DDP's gradient average divides by.
-                normaliser = sum(batch.global_units for batch in group) / world.world_size
+                normaliser = max(sum(batch.global_units for batch in group), 1) / world.world_size
                 for index, batch in enumerate(group):
                     batch = batch.to(device)
                     accumulating = world.distributed and index < len(group) - 1
@@ -234,6 +235,8 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                     lap()
                     state.units += window.units
                     values = task.train_metrics(window.means)
+                    if window.grad_norm is not None:
+                        values["train/grad_norm"] = window.grad_norm
                     values["train/lr"] = optimizer.param_groups[0]["lr"]
                     if probe is not None:
                         values.update(probe.step_event())

@@ -57,8 +57,9 @@ Evaluation
 State
     ``state_dict`` / ``load_state_dict`` hold the task's own state (a carried LSTM hidden state, a
     stream position); it is saved in ``checkpoint.pt`` and restored on resume before
-    ``begin_epoch`` / ``train_batches`` are called again. ``begin_epoch(epoch)`` is called before
-    an epoch's first batch, and again when a run resumes in the middle of that epoch.
+    ``train_batches`` is called again. ``begin_epoch(epoch)`` is called before an epoch's first
+    batch (e.g. to reset a hidden state at each epoch), but not when a run resumes in the middle
+    of an epoch: then ``load_state_dict`` restores what the epoch had set up.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class Task(ABC):
     def steps_per_epoch(self, epoch: int, world: World) -> int: ...
 
     def begin_epoch(self, epoch: int) -> None:
-        """Per-epoch work before the epoch's first batch (also when resuming inside it)."""
+        """Per-epoch work before the epoch's first batch (not when resuming inside it)."""
         return None
 
     @abstractmethod
@@ -172,7 +173,8 @@ class Task(ABC):
     def train_step(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
 
     def train_metrics(self, means: Mapping[str, float]) -> dict[str, float]:
-        """Log keys for the window means per unit of ``loss`` and the extra statistics."""
+        """Log keys for the window means per unit of ``loss`` and the extra statistics (the
+        loop adds ``train/lr`` and, when it clips, ``train/grad_norm``)."""
         return {f"train/{key}": value for key, value in means.items()}
 
     @abstractmethod

@@ -44,14 +44,23 @@ CASES = {
     "unknown-key": Case("foo=1", "foo", None),
     "unknown-key-added": Case("+foo=1", "foo", None),
     "unknown-optimizer-keyword": Case("+optimizer.foo=1", "foo", None),
+    "clip-grad-norm-negative": Case("+task.clip_grad_norm=-1", "task.clip_grad_norm", "-1"),
+    "update-freq-zero": Case("+task.update_freq=0", "task.update_freq", "0"),
+    "precision-unknown": Case("+task.precision=fp16", "task.precision", "fp16"),
+    "monitor-not-a-split": Case("schedule=plateau", "schedule.monitor", "train/loss"),
 }
 QUICK = {"max_steps": "max_steps=3", "device": "device=cpu"}
 """Added to every case (unless it sets that key): a wrongly accepted case ends in seconds."""
 
 
-def overrides_of(case: Case) -> tuple[str, ...]:
+EXTRA = {"monitor-not-a-split": ("schedule.monitor=train/loss",)}
+"""More overrides a case needs (a plateau schedule watching a split the task has not)."""
+
+
+def overrides_of(name: str, case: Case) -> tuple[str, ...]:
     key = case.override.lstrip("+").split("=")[0]
-    return (*(value for name, value in QUICK.items() if name != key), case.override)
+    quick = (value for key_, value in QUICK.items() if key_ != key)
+    return (*quick, case.override, *EXTRA.get(name, ()))
 
 
 def unwritable_runs_dir(root: Path) -> Workspace:
@@ -70,7 +79,9 @@ def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future]:
         return workspace, workspace.run(overrides)
 
     jobs = {
-        name: partial(launch, Workspace.create(tmp_path_factory.mktemp(name)), overrides_of(case))
+        name: partial(
+            launch, Workspace.create(tmp_path_factory.mktemp(name)), overrides_of(name, case)
+        )
         for name, case in CASES.items()
         if not (name == "device-cuda-without-gpu" and torch.cuda.is_available())
     }
@@ -92,6 +103,7 @@ def assert_refused(workspace: Workspace, result: Finished, key: str, value: str 
         assert value in lines[0], result.describe()
     assert "Traceback" not in result.stdout + result.stderr
     assert_nothing_marked_finished(workspace)
+    assert workspace.run_dirs() == [], "bad input is refused before a run directory is made"
 
 
 def assert_nothing_marked_finished(workspace: Workspace) -> None:

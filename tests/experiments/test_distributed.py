@@ -73,3 +73,14 @@ def test_a_ddp_run_resumes_on_one_process(tmp_path, single) -> None:
     assert resumed.returncode == 0, resumed.describe()
     assert "resuming" in resumed.stdout and "from step 40" in resumed.stdout
     assert_same_training(resumed.run_dir, single)
+
+
+def test_a_global_batch_that_ranks_cannot_share_is_refused_before_anything_is_written(
+    tmp_path,
+) -> None:
+    workspace = Workspace.create(tmp_path)
+    done = torchrun(workspace, "task.batch_size=33")
+    assert done.returncode != 0
+    assert "task.batch_size=33 is invalid with 2 ranks" in done.stderr
+    assert "exitcode  : 2" in done.stderr, "each rank exits 2 (torchrun then reports failure)"
+    assert workspace.run_dirs() == [] and not any(workspace.runs_dir.rglob("lock"))

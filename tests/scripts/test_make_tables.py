@@ -127,3 +127,15 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "entry x: missing" in capsys.readouterr().err
     assert main(["--runs", str(tmp_path), "--out", str(tmp_path / "o"), "--paper", "nope"]) == 2
     assert "unknown paper nope" in capsys.readouterr().err
+
+
+def test_a_paper_spread_over_task_family_files_lands_in_one_folder(tmp_path: Path) -> None:
+    """``--paper radam`` takes radam.yaml, radam_lm.yaml and radam_nmt.yaml (``paper: radam``):
+    their tables share results/radam/, each file's claims keep their own file."""
+    assert main(["--runs", str(tmp_path / "none"), "--out", str(tmp_path), "--paper", "radam",
+                 "--no-figures"]) == 0  # fmt: skip
+    written = {path.name for path in (tmp_path / "radam").iterdir()}
+    assert {"table1_cifar10.md", "table1_lm1b.md", "table2_nmt.md"} <= written
+    assert {"claims.md", "claims_lm.md", "claims_nmt.md"} <= written
+    assert not (tmp_path / "radam_lm").exists()
+    assert "no runs" in (tmp_path / "radam" / "table1_lm1b.md").read_text()
