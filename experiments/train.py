@@ -21,8 +21,22 @@ submitit's handler then requeues the Slurm job (``experiments.runs.signals``).
 
 from __future__ import annotations
 
-import random
+import signal
 import sys
+
+
+def _stopped_while_starting(signum: int, frame: object) -> None:
+    """SIGINT/SIGTERM before the run's own handlers are installed (imports, composing the
+    config): one line, no traceback, nothing written."""
+    print(f"stopped by signal {signum} before training: nothing was recorded", file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":  # installed first, so that a signal during the imports below is quiet
+    signal.signal(signal.SIGINT, _stopped_while_starting)
+    signal.signal(signal.SIGTERM, _stopped_while_starting)
+
+import random
 import time
 import traceback
 from collections.abc import Iterator
@@ -44,12 +58,13 @@ from experiments.loop_options import LoopOptions
 from experiments.loop_state import LoopState
 from experiments.lr_probe import LearningRateProbe
 from experiments.progress import Progress
-from experiments.runs import checkpoint, snapshots
+from experiments.runs import checkpoint, faults, snapshots
+from experiments.runs.identity import scientific_config
 from experiments.runs.meta import peak_memory_bytes
 from experiments.runs.prepare import PreparedRun, prepare
 from experiments.runs.recorder import Recorder
 from experiments.runs.signals import StopSignals
-from experiments.runs.store import FINAL_STATUSES
+from experiments.runs.store import FINAL_STATUSES, is_storage_error
 from experiments.tasks.contract import Batch, Evaluation, Task
 
 _exit_codes: list[int] = []
@@ -123,8 +138,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
     observe = getattr(optimizer, "observe", lambda metrics: None)
     averaged_parameters = getattr(optimizer, "averaged_parameters", nullcontext)
 
-    state = LoopState()
-    saved = checkpoint.load(run.checkpoint_path)
+    state, saved = LoopState(), prepared.saved
     if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -167,6 +181,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                     "task": task.state_dict(),
                     "rng": checkpoint.rng_state(),
                     "loop": state.state_dict(),
+                    "config": scientific_config(cfg),
                     "metrics_offset": recorder.offset(),
                 },
             )
@@ -247,6 +262,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                         break
                     rate = window.units / max(state.time - time_before, 1e-9)
                     progress.update(update, calendar.epoch_float(update), values, rate)
+                faults.signal_after_step(update)
                 stopping = stop.received is not None
                 if world.distributed:
                     stopping = (update % cfg.log_every == 0 or last) and agree(
@@ -274,8 +290,8 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                     save_checkpoint()
                 if pausing:  # evaluations and checkpoints are not training time
                     lap_started = time.perf_counter()
-                checkpoint.inject_kill_after_step(update)
-                if stopping:
+                faults.kill_after_step(update)
+                if stopping and not last:  # after the last update the run is finished
                     status, exit_code = "interrupted", 1
                     print(f"interrupted by signal {stop.received} at step {update}", flush=True)
                     break
@@ -299,9 +315,17 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
             progress.evaluation(state.update, averaged)
             state.final = {**state.final, **averaged}
     except Exception as error:  # noqa: BLE001 - recorded in summary.json, then exit 1
-        traceback.print_exc()
         status, exit_code = "failed", 1
         outcome["error"] = f"{type(error).__name__}: {error}"
+        if is_storage_error(error):  # a full disk: one line, the last checkpoint is intact
+            print(
+                f"error: {error.strerror} while writing the run's files in {run.path}: the last "
+                "checkpoint is intact; free space and run the same command to resume",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            traceback.print_exc()
     finally:
         progress.close()
         recorder.close()
@@ -309,25 +333,36 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
         return exit_code
 
     steps = outcome.get("diverged_at", state.update)
-    summary = recorder.finish(
-        {
-            "status": status,
-            **outcome,
-            "final": state.final,
-            "best": state.best,
-            "at_best": state.at_best,
-            "steps": steps,
-            "epochs": calendar.epoch_float(steps),
-            "time_total": wall_before + time.perf_counter() - session_started,
-            "time_train": state.time,
-            "time_optimizer": state.time_optimizer,
-            "throughput": {"unit": task.unit, "per_s": state.units / max(state.time, 1e-9)},
-            "device": device.type,
-            "peak_memory_bytes": peak_memory_bytes(device),
-            "world_size": world.world_size,
-        },
-        exit_code,
-    )
+    try:
+        summary = recorder.finish(
+            {
+                "status": status,
+                **outcome,
+                "final": state.final,
+                "best": state.best,
+                "at_best": state.at_best,
+                "steps": steps,
+                "epochs": calendar.epoch_float(steps),
+                "time_total": wall_before + time.perf_counter() - session_started,
+                "time_train": state.time,
+                "time_optimizer": state.time_optimizer,
+                "throughput": {"unit": task.unit, "per_s": state.units / max(state.time, 1e-9)},
+                "device": device.type,
+                "peak_memory_bytes": peak_memory_bytes(device),
+                "world_size": world.world_size,
+            },
+            exit_code,
+        )
+    except OSError as error:
+        if not is_storage_error(error):
+            raise
+        print(
+            f"error: summary.json could not be written in {run.path} ({error.strerror}); free "
+            "space and run the same command again",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     if status in FINAL_STATUSES and cfg.keep_checkpoint == "none":
         run.checkpoint_path.unlink(missing_ok=True)
     if status == "diverged":
@@ -354,6 +389,14 @@ def run_one(cfg: DictConfig, overrides: list[str], choices: dict[str, Any]) -> i
         prepared = prepare(cfg, overrides, choices, world, device)
         if isinstance(prepared, int):
             return prepared
+        if agree(stop.received is not None, world, device):  # stopped before training began
+            if world.is_main:
+                prepared.run.release()
+            print(
+                f"stopped by signal {stop.received} before training: nothing was recorded",
+                file=sys.stderr,
+            )
+            return 1
         try:
             return train(cfg, prepared, world, stop)
         finally:

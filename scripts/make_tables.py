@@ -13,6 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from experiments.runs.store import FINAL_STATUSES, metrics_problem
 from scripts.tables.pipeline import make_tables
 from scripts.tables.reference import (
     REFERENCE_DIR,
@@ -82,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         except RunsUnavailable as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+    for record in records:
+        if record.path is not None and record.status in FINAL_STATUSES:
+            problem = metrics_problem(record.path / "metrics.jsonl")
+            if problem:
+                print(
+                    f"warning: {record.name}: the run finished, but its metrics.jsonl {problem} "
+                    "(its learning curve is incomplete; force=true re-runs it)",
+                    file=sys.stderr,
+                )
     context = Context(f"python -m scripts.make_tables {shlex.join(argv)}")
     split = None if args.selection == "paper" else args.selection
     outputs = make_tables(

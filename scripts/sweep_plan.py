@@ -37,7 +37,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from experiments.config_checks import CONFIG_DIR
 from experiments.runs.identity import RunIdentity
-from experiments.runs.store import FINAL_STATUSES, read_json
+from experiments.runs.store import FINAL_STATUSES, metrics_problem, read_json
 
 ACTIONS = ("new", "resume", "skip", "re-run")
 LAUNCHED = frozenset({"new", "resume", "re-run"})
@@ -61,6 +61,8 @@ class PlannedRun:
     action: str
     status: str | None
     gpu_hours: Hours | None
+    problem: str | None = None
+    """What is wrong with a finished run's ``metrics.jsonl`` (its record is damaged), or None."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ class SweepExpansion:
             action=action,
             status=status,
             gpu_hours=_run_hours(cfg, identity.task, self.config_dir),
+            problem=metrics_problem(identity.path / "metrics.jsonl") if action == "skip" else None,
         )
 
 
@@ -224,6 +227,8 @@ def describe(plan: SweepPlan, overrides: Sequence[str]) -> str:
     lines = [f"sweep {plan.sweep} -> {root} (hydra/launcher: {plan.launcher})"]
     for run in plan.runs:
         status = f" ({run.status})" if run.action == "resume" and run.status else ""
+        if run.problem:
+            status = f" (finished, but metrics.jsonl {run.problem}: force=true re-runs it)"
         lines.append(f"  {run.action:<7} {run.path.relative_to(root)}{status}")
     lines.append(
         f"{len(plan.runs)} runs: {plan.count(*LAUNCHED)} to launch ({plan.count('new')} new, "

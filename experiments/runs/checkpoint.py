@@ -12,25 +12,14 @@ from __future__ import annotations
 import io
 import os
 import random
-import signal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from experiments.runs.store import write_atomic
-
-FAULT_ENV = "OPTREPRO_FAULT"
-"""Fault injection for the resume tests, read from the environment: ``kill-after-step:<step>``
-SIGKILLs the process once that step is done (logged, evaluated, maybe checkpointed);
-``kill-during-checkpoint:<step>`` SIGKILLs it after half of that step's checkpoint file is on
-disk. Both are real kills of a real process at a chosen point."""
-
-
-def inject_kill_after_step(step: int) -> None:
-    if os.environ.get(FAULT_ENV) == f"kill-after-step:{step}":
-        os.kill(os.getpid(), signal.SIGKILL)
+from experiments.runs import faults
+from experiments.runs.store import CorruptRun, write_atomic
 
 
 def rng_state() -> dict[str, Any]:
@@ -59,17 +48,31 @@ def save(path: Path, payload: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     data = buffer.getvalue()
-    if os.environ.get(FAULT_ENV) == f"kill-during-checkpoint:{payload['step']}":
+    if faults.kill_during_checkpoint(payload["step"]):
         with open(path.with_name(f".{path.name}.tmp"), "wb") as handle:
             handle.write(data[: len(data) // 2])
             handle.flush()
             os.fsync(handle.fileno())
-        os.kill(os.getpid(), signal.SIGKILL)
+        faults.kill_now()
     write_atomic(path, data)
 
 
+REQUIRED = ("step", "model", "optimizer", "schedule", "task", "rng", "loop", "metrics_offset")
+
+
 def load(path: Path) -> dict[str, Any] | None:
-    """The last complete checkpoint (on the CPU; ``load_state_dict`` moves it), or None."""
+    """The last complete checkpoint (on the CPU; ``load_state_dict`` moves it), or None when
+    there is none; ``CorruptRun`` when the file is truncated, garbage or not a checkpoint."""
     if not path.exists():
         return None
-    return torch.load(path, map_location="cpu", weights_only=True)
+    if not path.is_file():
+        raise CorruptRun(path, "is not a file")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - a damaged file fails in many ways
+        reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
+        raise CorruptRun(path, f"is unreadable ({type(error).__name__}: {reason})") from None
+    missing = [key for key in REQUIRED if not isinstance(saved, dict) or key not in saved]
+    if missing:
+        raise CorruptRun(path, f"is not a checkpoint of this suite (no {', '.join(missing)})")
+    return saved

@@ -3,14 +3,20 @@
 Everything that can reject a config runs before the run directory is created or locked: the
 run-level keys, the loop's recipe keys, the task (missing data is bad input), its world size,
 the optimizer, the calendar and the schedule (its monitor must be one of the task's splits).
-Bad input therefore leaves no run directory behind. Then the lock is taken, a finished run is
-reported (exit 0), and a resumed directory whose stored config differs in a scientific key is
-refused. Any other error while building is recorded as a ``failed`` run (exit 1). With several
-ranks, rank 0 decides and the others follow.
+Bad input therefore leaves no run directory behind. Then the lock is taken and, under the lock,
+the decision is made: a finished run is reported (exit 0); an unfinished one resumes from its
+checkpoint, which is read here — a damaged checkpoint, config, lock or metrics file is refused in
+one line naming it (exit 2), and so is a resume whose scientific config differs from the one the
+checkpoint (or ``config.yaml``) stored. Any other error while building is recorded as a
+``failed`` run (exit 1). A run directory that cannot be written from the start (a full disk) is
+bad input (exit 2). With several ranks, rank 0 decides and the others follow.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import shutil
 import sys
 import traceback
 from dataclasses import dataclass
@@ -18,7 +24,7 @@ from typing import Any
 
 import torch
 from hydra.errors import InstantiationException
-from hydra.utils import get_method, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 from torch import nn
@@ -28,8 +34,15 @@ from experiments.calendar import Calendar
 from experiments.config_checks import ConfigError, check_run_keys, check_writable, to_container
 from experiments.distributed import World, broadcast_from_main
 from experiments.loop_options import LoopOptions
+from experiments.runs import checkpoint, faults
 from experiments.runs.identity import RunIdentity, first_difference, scientific_config
-from experiments.runs.store import RunDirectory, RunLocked, write_json
+from experiments.runs.store import (
+    CorruptRun,
+    RunDirectory,
+    RunLocked,
+    is_storage_error,
+    write_json,
+)
 from experiments.tasks.contract import Task
 from optimizers.schedules import LRSchedule, build_schedule
 
@@ -46,6 +59,8 @@ class PreparedRun:
     schedule: LRSchedule
     calendar: Calendar
     options: LoopOptions
+    saved: dict[str, Any] | None = None
+    """The checkpoint the run resumes from (read and checked under the lock), or None."""
 
 
 def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -61,12 +76,44 @@ def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
         raise ConfigError(f"optimizer {target}: {str(error).splitlines()[0]}") from None
 
 
-def build_task(cfg: DictConfig, device: torch.device) -> Task:
+def task_builder(path: object) -> Any:
+    """The function ``task.build`` names: ``package.module.function``, imported and checked to be
+    callable (one line when it cannot be)."""
+    if not isinstance(path, str) or "." not in path:
+        raise ConfigError(f"task.build={path!r} is invalid: a dotted path module.function")
+    module_name, _, attribute = path.rpartition(".")
     try:
-        build = get_method(cfg.task.build)
-        return build(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
+        builder = getattr(importlib.import_module(module_name), attribute)
+    except ImportError as error:
+        raise ConfigError(f"task.build={path!r} cannot be imported: {error}") from None
+    except AttributeError:
+        raise ConfigError(
+            f"task.build={path!r} is invalid: {module_name} has no {attribute}"
+        ) from None
+    if not callable(builder):
+        raise ConfigError(f"task.build={path!r} is invalid: not a function")
+    return builder
+
+
+def build_task(cfg: DictConfig, device: torch.device) -> Task:
+    builder = task_builder(cfg.task.build)
+    try:
+        inspect.signature(builder).bind(cfg.task, seed=0, data_dir="", device=device)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"task.build={cfg.task.build!r} is invalid: it must take (cfg, *, seed, data_dir, "
+            "device) and return a Task (experiments.tasks.contract)"
+        ) from None
+    try:
+        task = builder(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
     except DataUnavailable as error:
         raise ConfigError(str(error)) from None
+    if not isinstance(task, Task):
+        raise ConfigError(
+            f"task.build={cfg.task.build!r} returned a {type(task).__name__}, not a Task "
+            "(experiments.tasks.contract)"
+        )
+    return task
 
 
 def build_schedule_for(
@@ -112,19 +159,42 @@ def _build(cfg: DictConfig, world: World, device: torch.device, options: LoopOpt
     return _Built(task, model, optimizer, schedule, calendar)
 
 
-def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> None:
-    """Under the lock: start afresh with force, or check a resumed run's config."""
-    stored = run.stored_config()
+def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> dict[str, Any] | None:
+    """Under the lock: start afresh with force, or read and check what a resume continues from
+    (the checkpoint, the stored configs, the metrics file); returns the checkpoint or None."""
     if cfg.force:
         run.clear()
-    elif stored is not None:
-        differs = first_difference(scientific_config(stored), scientific_config(cfg))
+        run.write_config(cfg, overrides)
+        return None
+    stored = run.stored_config()
+    saved = checkpoint.load(run.checkpoint_path)
+    current = scientific_config(cfg)
+    references = {"config.yaml": stored, "checkpoint.pt": saved and saved.get("config")}
+    for source, reference in references.items():
+        if reference is None:
+            continue
+        differs = first_difference(scientific_config(reference), current)
         if differs is not None:
             raise ConfigError(
-                f"{run.path} holds a run whose config differs in {differs!r}; "
+                f"{run.path} holds a run whose config differs in {differs!r} ({source}); "
                 "resume with the same config, or force=true to start it again"
             )
+    if saved is not None:
+        run.check_metrics(saved["metrics_offset"])
+        if stored is None:
+            print(f"{run.config_path} was missing: rewritten from checkpoint.pt's config")
     run.write_config(cfg, overrides)
+    return saved
+
+
+def _finished(run: RunDirectory, world: World) -> bool:
+    """Whether the directory holds a finished (or diverged) run; says where its results are."""
+    if not run.is_final():
+        return False
+    if world.is_main:
+        status = run.summary()["status"]
+        print(f"already finished ({status}): results in {run.path} (force=true re-runs)")
+    return True
 
 
 def prepare(
@@ -139,15 +209,13 @@ def prepare(
     decision: int | None = None
     prepared: PreparedRun | None = None
     run: RunDirectory | None = None
+    created = False
     try:
         check_run_keys(cfg)
         options = LoopOptions.from_task_config(cfg.task)
         identity = RunIdentity.of(cfg, overrides, choices)
         run = RunDirectory(identity.path)
-        if run.is_final() and not cfg.force:
-            if world.is_main:
-                status = run.summary()["status"]
-                print(f"already finished ({status}): results in {run.path} (force=true re-runs)")
+        if not cfg.force and _finished(run, world):  # a first look, without building anything
             decision = 0
         else:
             check_writable(cfg.runs_dir)
@@ -159,25 +227,48 @@ def prepare(
             except Exception as error:  # noqa: BLE001 - recorded as a failed run, then exit 1
                 traceback.print_exc()
                 failure = f"{type(error).__name__}: {error}"
+            saved = None
             if world.is_main:
+                faults.stop_before_lock()
+                created = not run.path.exists()
                 run.acquire()
-                _claim(run, cfg, overrides)
-            if failure is None:
+                if not cfg.force and _finished(run, world):  # decided under the lock
+                    decision = 0
+                else:
+                    saved = _claim(run, cfg, overrides)
+            if decision is not None:
+                pass
+            elif failure is None:
                 prepared = PreparedRun(
                     run, identity.record(), device, built.task, built.model, built.optimizer,
-                    built.schedule, built.calendar, options,
+                    built.schedule, built.calendar, options, saved,
                 )  # fmt: skip
             else:
                 if world.is_main:
                     failed = {**identity.record(), "status": "failed", "error": failure}
                     write_json(run.summary_path, failed)
                 decision = 1
-    except (ConfigError, RunLocked) as error:
+    except (ConfigError, RunLocked, CorruptRun) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         decision = 2
+    except OSError as error:
+        if not is_storage_error(error):
+            raise
+        print(
+            f"error: runs_dir={cfg.runs_dir!r} cannot take the run's files ({error.strerror}): "
+            "free space or choose another runs_dir",
+            file=sys.stderr,
+            flush=True,
+        )
+        decision = 2
+        if created and run is not None:
+            run.release()
+            shutil.rmtree(run.path, ignore_errors=True)
     decision = broadcast_from_main(decision, world)
     if decision is not None:
         if run is not None and world.is_main:
             run.release()
         return decision
+    if prepared is not None and not world.is_main:
+        prepared.saved = checkpoint.load(prepared.run.checkpoint_path)
     return prepared if prepared is not None else 2

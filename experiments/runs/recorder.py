@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import IO, Any
 
 import torch
@@ -17,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.distributed import World
 from experiments.runs.meta import collect_meta
-from experiments.runs.store import RunDirectory, write_json
+from experiments.runs.store import RunDirectory, read_json, write_json
 from experiments.runs.wandb_mirror import WandbMirror
 from experiments.tasks.contract import Task
 
@@ -47,6 +48,13 @@ class Recorder:
         if not world.is_main:
             return cls(None, summary)
         run.truncate_metrics(metrics_offset)
+        if run.meta_path.exists() and read_json(run.meta_path) is None:
+            copy = run.keep_corrupt_copy(run.meta_path)
+            print(
+                f"warning: {run.meta_path} was unreadable: kept as {copy.name}; the launch "
+                "history starts again",
+                file=sys.stderr,
+            )
         write_json(run.meta_path, collect_meta(task, device, run.meta_path))
         write_json(run.summary_path, {**summary, "status": "running"})
         mirror = None
@@ -72,9 +80,14 @@ class Recorder:
         return self.metrics.tell()
 
     def close(self) -> None:
+        """Close ``metrics.jsonl``; events that a full disk kept from it are lost, and those
+        after the last checkpoint are written again when the run resumes."""
         if self.metrics is not None:
-            self.metrics.close()
-            self.metrics = None
+            metrics, self.metrics = self.metrics, None
+            try:
+                metrics.close()
+            except OSError:
+                pass
 
     def finish(self, outcome: dict[str, Any], exit_code: int) -> dict[str, Any]:
         """Write ``summary.json`` (identity, headline and ``outcome``) and close the mirror."""

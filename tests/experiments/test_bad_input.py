@@ -48,6 +48,9 @@ CASES = {
     "update-freq-zero": Case("+task.update_freq=0", "task.update_freq", "0"),
     "precision-unknown": Case("+task.precision=fp16", "task.precision", "fp16"),
     "monitor-not-a-split": Case("schedule=plateau", "schedule.monitor", "train/loss"),
+    "task-build-not-importable": Case("task.build=nope.nowhere", "task.build", "nope.nowhere"),
+    "task-build-wrong-signature": Case("task.build=os.path.join", "task.build", "os.path.join"),
+    "task-build-not-a-task": Case("task.build=builtins.dict", "task.build", "dict"),
 }
 QUICK = {"max_steps": "max_steps=3", "device": "device=cpu"}
 """Added to every case (unless it sets that key): a wrongly accepted case ends in seconds."""
