@@ -3,6 +3,10 @@ allowed, exit code 2 (DESIGN.md, "Exit codes")."""
 
 from __future__ import annotations
 
+import difflib
+import importlib
+import inspect
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,20 +30,62 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def check_optimizer(optimizer: DictConfig) -> None:
-    """The hyperparameters every Adam/SGD-like preset shares; classes check the rest."""
+    """The hyperparameters every Adam/SGD-like preset shares, and, for any optimizer class, that
+    a keyword whose default is a number gets a finite number (a string or ``inf`` is refused
+    here, not met as a comparison error inside the class)."""
     if "lr" in optimizer:
         lr = optimizer.lr
-        _require(isinstance(lr, int | float) and lr > 0, "optimizer.lr", lr, "a positive number")
+        valid = _is_number(lr) and math.isfinite(lr) and lr > 0
+        _require(valid, "optimizer.lr", lr, "a finite positive number")
     if "betas" in optimizer:
         betas = list(optimizer.betas)
-        valid = len(betas) == 2 and all(isinstance(b, int | float) and 0 <= b < 1 for b in betas)
+        valid = len(betas) == 2 and all(_is_number(b) and 0 <= b < 1 for b in betas)
         _require(valid, "optimizer.betas", betas, "two numbers in [0, 1)")
     for key in ("weight_decay", "eps"):
         if key in optimizer:
             value = optimizer[key]
-            valid = isinstance(value, int | float) and value >= 0
-            _require(valid, f"optimizer.{key}", value, "a number >= 0")
+            valid = _is_number(value) and math.isfinite(value) and value >= 0
+            _require(valid, f"optimizer.{key}", value, "a finite number >= 0")
+    for key, default in _numeric_defaults(optimizer.get("_target_")).items():
+        if key in optimizer and optimizer[key] is not None:
+            value = optimizer[key]
+            valid = _is_number(value) and math.isfinite(value)
+            _require(valid, f"optimizer.{key}", value, f"a finite number (default {default})")
+
+
+def _numeric_defaults(target: object) -> dict[str, float]:
+    """The keywords of an optimizer class whose defaults are numbers (nothing when the class
+    cannot be imported: building the optimizer then says why)."""
+    if not isinstance(target, str) or "." not in target:
+        return {}
+    module_name, _, name = target.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+        parameters = inspect.signature(cls).parameters
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return {}
+    return {
+        key: parameter.default
+        for key, parameter in parameters.items()
+        if _is_number(parameter.default)
+    }
+
+
+TASK_COUNTS = ("batch_size", "eval_batch_size", "epochs", "max_updates", "update_freq")
+
+
+def check_task_keys(task: DictConfig) -> None:
+    """The recipe keys that count something must be positive integers, checked before the task
+    is built (a batch size of 0 is bad input, not a failed run)."""
+    for key in TASK_COUNTS:
+        if key in task and task[key] is not None:
+            value = task[key]
+            _require(_is_int(value) and value >= 1, f"task.{key}", value, "an integer >= 1")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -87,6 +133,8 @@ def check_run_keys(cfg: DictConfig) -> None:
         isinstance(cfg.deterministic, bool), "deterministic", cfg.deterministic, "true or false"
     )
     _require(isinstance(cfg.force, bool), "force", cfg.force, "true or false")
+    _require(isinstance(cfg.sweep, str) and bool(cfg.sweep), "sweep", cfg.sweep, "a name")
+    check_task_keys(cfg.task)
     check_optimizer(cfg.optimizer)
 
 
@@ -102,27 +150,41 @@ def check_writable(runs_dir: str) -> None:
 
 
 def check_overrides(overrides: Sequence[str]) -> None:
-    """Compose the command line's overrides once, so an unknown key is a one-line error with
-    exit 2 rather than Hydra's multi-line report. Unknown group options are left to Hydra,
-    whose message lists the available ones."""
+    """Compose the command line's overrides once, so that an unknown key or config group option
+    is a one-line error with exit 2 rather than Hydra's multi-line report."""
     from hydra import compose, initialize_config_dir
-    from hydra.errors import ConfigCompositionException, MissingConfigException
+    from hydra.errors import HydraException
 
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             compose(config_name="train", overrides=list(overrides))
-    except MissingConfigException:
-        return
-    except ConfigCompositionException as error:
-        cause = error.__cause__
-        message = str(cause).splitlines()[0] if cause is not None else str(error).splitlines()[0]
-        key = getattr(cause, "full_key", None) or message
+    except HydraException as error:
+        raise ConfigError(composition_error(error, overrides)) from None
+
+
+def composition_error(error: Exception, overrides: Sequence[str]) -> str:
+    """One line for Hydra's composition errors: an unknown config group option names the
+    closest options, an unknown key the override it came from."""
+    from hydra.errors import MissingConfigException
+
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        group, _, option = str(error.missing_cfg_file).rpartition("/")
+        options = list(error.options or [])
+        close = difflib.get_close_matches(option, options, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        return f"{group}={option} is not a config of {group}: {hint}options: {', '.join(options)}"
+    cause = error.__cause__
+    message = str(cause or error).strip().splitlines()
+    message = message[0] if message else type(error).__name__
+    key = getattr(cause, "full_key", None)
+    if key:
         override = next((o for o in overrides if o.lstrip("+~").split("=")[0] == key), None)
         shown = f" (from {override!r})" if override else ""
-        raise ConfigError(
+        return (
             f"unknown config key {key!r}{shown}: {message}; list the keys with "
             "`python -m experiments.train --cfg job`"
-        ) from None
+        )
+    return message.rstrip(".")
 
 
 def to_container(node: DictConfig) -> dict:

@@ -51,7 +51,13 @@ from omegaconf import DictConfig
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from experiments.config_checks import CONFIG_DIR, ConfigError, check_overrides, resolve_device
+from experiments.config_checks import (
+    CONFIG_DIR,
+    ConfigError,
+    check_overrides,
+    check_run_keys,
+    resolve_device,
+)
 from experiments.distributed import World, agree, broadcast_from_main, init_world
 from experiments.loop_meters import StatSums, StepTimer, TrainMeter
 from experiments.loop_options import LoopOptions
@@ -65,6 +71,7 @@ from experiments.runs.prepare import PreparedRun, prepare
 from experiments.runs.recorder import Recorder
 from experiments.runs.signals import StopSignals
 from experiments.runs.store import FINAL_STATUSES, is_storage_error
+from experiments.sweeps.controller import run_sweep
 from experiments.tasks.contract import Batch, Evaluation, Task
 
 _exit_codes: list[int] = []
@@ -376,6 +383,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
 def run_one(cfg: DictConfig, overrides: list[str], choices: dict[str, Any]) -> int:
     """One run from a composed config (also what each job of a sweep calls)."""
     try:
+        check_run_keys(cfg)  # before the seed is used
         device = resolve_device(cfg.device)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
@@ -415,6 +423,8 @@ def hydra_entry(cfg: DictConfig) -> int:
 
 def main() -> None:
     arguments = sys.argv[1:]
+    if any(argument in ("-m", "--multirun") for argument in arguments):
+        sys.exit(run_sweep(arguments))
     if arguments and not any(a.startswith("-") for a in arguments):
         try:
             check_overrides(arguments)

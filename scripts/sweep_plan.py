@@ -20,31 +20,22 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from hydra import initialize_config_dir
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
-from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf
 
 from experiments.config_checks import CONFIG_DIR
-from experiments.runs.identity import RunIdentity
 from experiments.runs.store import FINAL_STATUSES, metrics_problem, read_json
+from experiments.sweeps.expansion import Job, sweep_expansion
 
 ACTIONS = ("new", "resume", "skip", "re-run")
 LAUNCHED = frozenset({"new", "resume", "re-run"})
 _ESTIMATE = re.compile(
     r"Estimated GPU-hours:\s*≈?\s*(?P<low>[0-9.]+)(?:\s*[–-]\s*(?P<high>[0-9.]+))?\s*per run"
 )
-_BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 Hours = tuple[float, float]
 
@@ -141,80 +132,32 @@ def _action(path: Path, force: bool) -> tuple[str, str | None]:
     return "new", None
 
 
-def _job_overrides(master: DictConfig, config_loader: Any) -> list[list[str]]:
-    """The jobs' override lists, as BasicSweeper.sweep builds them: the sweeper's params first,
-    then the command line's task overrides (a key given in both takes the command line's)."""
-    sweeper = master.hydra.sweeper
-    if sweeper.get("_target_") != _BASIC_SWEEPER:
-        raise HydraException(f"hydra.sweeper is {sweeper.get('_target_')}: only Hydra's basic")
-    params = OmegaConf.to_container(sweeper.params, resolve=False) if sweeper.params else {}
-    arguments = [f"{key}={value}" for key, value in params.items()]
-    arguments += list(master.hydra.overrides.task)
-    parsed = OverridesParser.create(config_loader=config_loader).parse_overrides(arguments)
-    batches = BasicSweeper.split_arguments(parsed, sweeper.get("max_batch_size"))
-    return [list(job) for batch in batches for job in batch]
-
-
-class SweepExpansion:
-    """The master config and the jobs of a sweep; ``plan(job)`` composes one job (≈ 0.1 s)."""
-
-    def __init__(self, config_loader: Any, master: DictConfig, config_dir: Path) -> None:
-        self._config_loader = config_loader
-        self.master = master
-        self.config_dir = Path(config_dir)
-        self.jobs = _job_overrides(master, config_loader)
-
-    def plan(self, job: Sequence[str]) -> PlannedRun:
-        """The run of one job, composed the way the launcher composes it and named the way
-        ``experiments.runs.prepare`` names it."""
-        job_cfg = self._config_loader.load_sweep_config(self.master, list(job))
-        HydraConfig.instance().set_config(job_cfg)
-        overrides = list(job_cfg.hydra.overrides.task)
-        choices = dict(job_cfg.hydra.runtime.choices)
-        cfg = OmegaConf.create(OmegaConf.to_container(job_cfg, resolve=False))
-        with read_write(cfg), open_dict(cfg):
-            del cfg["hydra"]
-        identity = RunIdentity.of(cfg, overrides, choices)
-        action, status = _action(identity.path, bool(cfg.force))
-        return PlannedRun(
-            path=identity.path,
-            task=identity.task,
-            optimizer=identity.optimizer,
-            seed=int(cfg.seed),
-            overrides=identity.overrides,
-            action=action,
-            status=status,
-            gpu_hours=_run_hours(cfg, identity.task, self.config_dir),
-            problem=metrics_problem(identity.path / "metrics.jsonl") if action == "skip" else None,
-        )
-
-
-@contextmanager
-def sweep_expansion(
-    overrides: Sequence[str], config_dir: Path = CONFIG_DIR
-) -> Iterator[SweepExpansion]:
-    """Hydra initialized on ``config_dir`` with the master config of
-    ``python -m experiments.train -m <overrides>``, composed in multirun mode as Hydra does.
-    Raises ``hydra.errors.HydraException`` (and its subclasses) on a bad override."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3", job_name="train"):
-        config_loader = GlobalHydra.instance().config_loader()
-        master = config_loader.load_configuration(
-            config_name="train", overrides=list(overrides), run_mode=RunMode.MULTIRUN
-        )
-        yield SweepExpansion(config_loader, master, config_dir)
+def plan_job(job: Job, config_dir: Path) -> PlannedRun:
+    """What a launch would do with one job of the sweep."""
+    action, status = _action(job.identity.path, bool(job.cfg.force))
+    return PlannedRun(
+        path=job.identity.path,
+        task=job.identity.task,
+        optimizer=job.identity.optimizer,
+        seed=int(job.cfg.seed),
+        overrides=job.identity.overrides,
+        action=action,
+        status=status,
+        gpu_hours=_run_hours(job.cfg, job.identity.task, config_dir),
+        problem=metrics_problem(job.identity.path / "metrics.jsonl") if action == "skip" else None,
+    )
 
 
 def plan_sweep(overrides: Sequence[str], config_dir: Path = CONFIG_DIR) -> SweepPlan:
     """Every run of the sweep of ``python -m experiments.train -m <overrides>``; launches
     nothing."""
     with sweep_expansion(overrides, config_dir) as expansion:
-        runs = [expansion.plan(job) for job in expansion.jobs]
+        runs = [plan_job(expansion.job(job), config_dir) for job in expansion.jobs]
         master = expansion.master
     return SweepPlan(
         sweep=str(master.sweep),
         runs_dir=Path(str(master.runs_dir)),
-        launcher=str(master.hydra.runtime.choices.get("hydra/launcher")),
+        launcher=str(master.launcher.name),
         max_steps=master.max_steps,
         runs=runs,
         hours_per_run={t: gpu_hours_per_run(t, config_dir) for t in sorted({r.task for r in runs})},
@@ -224,7 +167,7 @@ def plan_sweep(overrides: Sequence[str], config_dir: Path = CONFIG_DIR) -> Sweep
 def describe(plan: SweepPlan, overrides: Sequence[str]) -> str:
     """The listing ``main`` prints: one line per run, then the totals and the estimate."""
     root = plan.runs_dir / plan.sweep.replace("/", "_")
-    lines = [f"sweep {plan.sweep} -> {root} (hydra/launcher: {plan.launcher})"]
+    lines = [f"sweep {plan.sweep} -> {root} (launcher={plan.launcher})"]
     for run in plan.runs:
         status = f" ({run.status})" if run.action == "resume" and run.status else ""
         if run.problem:

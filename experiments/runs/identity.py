@@ -16,6 +16,8 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.config_checks import ConfigError
+
 OPERATIONAL_KEYS = frozenset(
     {
         "runs_dir",
@@ -107,13 +109,20 @@ class RunIdentity:
         cls, cfg: DictConfig, overrides: Sequence[str], choices: Mapping[str, Any]
     ) -> RunIdentity:
         science = scientific_overrides(overrides, cfg, choices)
+        path = run_dir(cfg, science, choices)
+        root = Path(cfg.runs_dir).resolve()
+        if root not in path.resolve().parents or path.resolve().parents[4] != root:
+            raise ConfigError(
+                f"sweep={cfg.sweep!r} is invalid: the run directory {path} would be outside "
+                f"runs_dir={cfg.runs_dir!r}; a name without '..' keeps it inside"
+            )
         return cls(
             task=str(choices.get("task", cfg.task.name)),
             optimizer=str(choices.get("optimizer", "custom")),
             seed=cfg.seed,
             sweep=str(cfg.sweep),
             overrides=science,
-            path=run_dir(cfg, science, choices),
+            path=path,
         )
 
     @property

@@ -168,3 +168,30 @@ def test_two_slurm_tasks_train_one_run_with_ddp(slurm_env: dict[str, str], tmp_p
     for event, wanted in zip(got, expected, strict=True):
         for key in event.keys() - {"step", "epoch", "time"}:
             assert event[key] == pytest.approx(wanted[key], rel=1e-5, abs=1e-6), key
+
+
+def test_a_sweep_that_asks_for_more_than_the_partition_has_is_reported_not_waited_on(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    """More CPUs per task than the node has: Slurm keeps the array pending (PartitionConfig);
+    the sweep says so with the reason, cancels it and exits 2 instead of waiting forever."""
+    workspace = Workspace.create(tmp_path)
+    too_many = on_local_cluster(cpus_per_task=64)
+    done = workspace.run(["-m", *too_many, "seed=1,2", "max_steps=5", "device=cpu"],
+                         env=train_env(**slurm_env))  # fmt: skip
+    assert done.returncode == 2, done.describe()
+    assert done.stdout.count("never started") >= 2 and "PartitionConfig" in done.stdout
+    assert "cancelled" in done.stdout and "2 never started" in done.stdout
+
+
+def test_without_waiting_a_sweep_returns_with_the_command_that_reports_later(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    workspace = Workspace.create(tmp_path)
+    done = workspace.run(
+        ["-m", *on_local_cluster(), "launcher.wait=false", "seed=1", "max_steps=5", "device=cpu"],
+        env=train_env(**slurm_env),
+    )
+    assert done.returncode == 0, done.describe()
+    assert "submitted 1 runs as Slurm job array" in done.stdout
+    assert "report later with `python -m scripts.sweep_plan" in done.stdout

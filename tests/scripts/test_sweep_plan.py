@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.sweep_plan import format_hours, main, plan_sweep, sweep_expansion
+from scripts.sweep_plan import format_hours, main, plan_job, plan_sweep, sweep_expansion
 from tests.experiments.cli import CONFIG_DIR
 
 PAPER_DIR = CONFIG_DIR / "paper"
@@ -100,7 +100,7 @@ def test_a_paper_sweep_expands_to_the_runs_its_header_declares(name: str, tmp_pa
     with sweep_expansion([f"+paper={name}", f"runs_dir={tmp_path}"]) as expansion:
         jobs = expansion.jobs
         root = tmp_path / str(expansion.master.sweep).replace("/", "_")
-        first = expansion.plan(jobs[0])
+        first = plan_job(expansion.job(jobs[0]), expansion.config_dir)
     assert len(jobs) == grid_size(name) == declared_runs(name)
     assert all(len(seeds) >= 3 for seeds in seeds_per_setting(jobs).values())
     assert first.path.is_relative_to(root) and first.action == "new"
