@@ -6,7 +6,8 @@ ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-all lint format train analyses sweep-plan tables export demo \
-	slurm-start slurm-stop bench-optimizers bench-train bench-tables clean
+	slurm-start slurm-stop bench-optimizers bench-train bench-tables fault-check gpu-check \
+	gpu-wheels clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,8 +42,8 @@ analyses: ## the offline analyses: RAdam's variance simulation, Reddi et al.'s c
 sweep-plan: ## what a sweep would launch, skip and resume: ARGS="+paper=radam/cifar10_sgd"
 	$(BIN)/python -m scripts.sweep_plan $(ARGS)
 
-tables: ## the papers' tables, claims and figures from runs/ into results/<paper>/
-	$(BIN)/python -m scripts.make_tables --runs runs --out results $(ARGS)
+tables: ## the papers' tables, claims and figures from runs/ into tables/<paper>/ (git-ignored)
+	$(BIN)/python -m scripts.make_tables --runs runs --out tables $(ARGS)
 
 export: ## every run as one tidy table: runs/export.csv and runs/export.parquet
 	$(BIN)/python -m scripts.export_runs --runs runs --out runs/export $(ARGS)
@@ -64,6 +65,15 @@ bench-train: ## training samples/s per task and pipeline, and the loop's overhea
 
 bench-tables: ## time make_tables on 10,000 synthetic runs (results/bench/tables-cpu.json)
 	$(BIN)/python -m scripts.bench_tables $(ARGS)
+
+fault-check: ## random kills and signals on digits runs, each resumed: n identical / n total
+	$(BIN)/python -m scripts.fault_check $(ARGS)
+
+gpu-check: ## the GPU record on CUDA (≈ 6 min; docs/gpu_check.md); without CUDA a tiny CPU run
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,python3) -m scripts.gpu_check $(ARGS)
+
+gpu-wheels: ## .gpu-wheels/: the wheels a bare GPU machine needs (Hydra, OmegaConf, PyYAML, pytest)
+	$(BIN)/python -m scripts.gpu_check.wheels $(ARGS)
 
 clean: ## remove caches (never runs/ or datasets/)
 	rm -rf .pytest_cache .ruff_cache

@@ -389,8 +389,8 @@ def run_one(cfg: DictConfig, overrides: list[str], choices: dict[str, Any]) -> i
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 2
     world = init_world(device.type)
-    if device.type == "cuda" and world.distributed:
-        device = torch.device("cuda", world.local_rank)
+    if device.type == "cuda" and world.distributed:  # ranks beyond the GPUs share them (gloo)
+        device = torch.device("cuda", world.local_rank % torch.cuda.device_count())
         torch.cuda.set_device(device)
     seed_everything(cfg.seed, cfg.deterministic)  # before the task initializes its model
     with StopSignals() as stop:

@@ -312,9 +312,11 @@ class AdaptiveOptimizer(Optimizer):
     ) -> None:
         if self._compiled_update is None:
             self._compiled_update = compile_group_update(f"fused_{type(self).__name__}_step")
-        packed = torch.tensor(
-            [float(value) for value in scalars], dtype=moments[0][0].dtype, device=device
-        )
+        packed = torch.tensor([float(value) for value in scalars], dtype=moments[0][0].dtype)
+        if device.type == "cuda":  # pinned, so the copy is asynchronous: no stream sync per step
+            packed = packed.pin_memory().to(device, non_blocking=True)
+        else:
+            packed = packed.to(device)
         self._compiled_update(
             type(self).tensor_update, type(scalars), params, grads, moments, packed, constants
         )

@@ -41,26 +41,27 @@ FILLER_DECAYS = ["0.0", "0.0001", "0.0005"]
 PIP_FREEZE = [f"package-{i:03d}=={i % 7}.{i % 13}.{i % 5}" for i in range(160)]
 
 
-def _settings() -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(task, optimizer, overrides) of every candidate setting of the reference entries, then
-    user settings without end."""
+def _settings() -> Iterator[tuple[str, str, str, dict[str, str]]]:
+    """(sweep, task, optimizer, overrides) of every candidate setting of the reference entries
+    (in the entry's own sweep), then user settings without end."""
     seen = set()
     for reference in load_references().values():
         for entry in reference.entries:
+            sweep = entry.sweep_names[0] if entry.sweep_names else "bench"
             grids = [[(key, value) for value in GRIDS.get(key, ["1"])] for key in entry.select_over]
             for choice in itertools.product(*grids):
                 overrides = dict(sorted({**entry.overrides, **dict(choice)}.items()))
-                key = (entry.task, entry.optimizer, tuple(overrides.items()))
+                key = (sweep, entry.task, entry.optimizer, tuple(overrides.items()))
                 if key not in seen:
                     seen.add(key)
-                    yield entry.task, entry.optimizer, overrides
+                    yield sweep, entry.task, entry.optimizer, overrides
     for task in itertools.count():
         for optimizer, lr, decay in itertools.product(FILLER_OPTIMIZERS, FILLER_LRS, FILLER_DECAYS):
             overrides = {"optimizer.lr": lr, "optimizer.weight_decay": decay}
-            yield f"user_task_{task}", optimizer, overrides
+            yield "bench", f"user_task_{task}", optimizer, overrides
 
 
-def _summary(task: str, optimizer: str, overrides: dict, seed: int, index: int) -> dict:
+def _summary(sweep: str, task: str, optimizer: str, overrides: dict, seed: int, index: int) -> dict:
     status = ["diverged", "failed", "running"][index % 3] if index % 25 == 0 else "finished"
     accuracy = 60 + zlib.crc32(f"{task}{optimizer}{overrides}".encode()) % 3000 / 100 + seed / 10
     metrics = {
@@ -70,13 +71,14 @@ def _summary(task: str, optimizer: str, overrides: dict, seed: int, index: int) 
         "val/loss": 100 / accuracy + 0.05,
     }
     finished = status == "finished"
-    name = f"bench/{task}/{optimizer}/{','.join(f'{k}={v}' for k, v in overrides.items())}"
+    where = f"{sweep.replace('/', '_')}/{task}/{optimizer}"
+    name = f"{where}/{','.join(f'{k}={v}' for k, v in overrides.items())}"
     return {
         "status": status,
         "task": task,
         "optimizer": optimizer,
         "seed": seed,
-        "sweep": "bench",
+        "sweep": sweep,
         "overrides": overrides,
         "name": f"{name}/seed={seed}",
         "headline": {"metric": "test/acc", "mode": "max"},
@@ -106,14 +108,15 @@ def write_runs(root: Path, count: int, seeds: int = 5) -> None:
     settings = _settings()
     written = 0
     while written < count:
-        task, optimizer, overrides = next(settings)
+        sweep, task, optimizer, overrides = next(settings)
         component = ",".join(f"{k}={v}" for k, v in overrides.items()).replace("/", "_")
         for seed in range(1, seeds + 1):
             if written == count:
                 break
-            run_dir = root / "bench" / task / optimizer / (component or "default") / f"seed={seed}"
+            parts = (sweep.replace("/", "_"), task, optimizer, component or "default")
+            run_dir = root.joinpath(*parts, f"seed={seed}")
             run_dir.mkdir(parents=True)
-            summary = _summary(task, optimizer, overrides, seed, written)
+            summary = _summary(sweep, task, optimizer, overrides, seed, written)
             (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
             (run_dir / "meta.json").write_text(meta_text)
             (run_dir / "config.yaml").write_text(f"seed: {seed}\ntask:\n  name: {task}\n")

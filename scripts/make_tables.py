@@ -57,6 +57,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         default="paper",
         help="split the best setting is chosen on (default: each entry's own)",
     )
+    parser.add_argument(
+        "--pool-sweeps",
+        action="store_true",
+        help="pool the runs of every sweep (default: a cell takes the runs of its entry's sweeps)",
+    )
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
     return parser.parse_args(argv)
 
@@ -95,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     context = Context(f"python -m scripts.make_tables {shlex.join(argv)}")
     split = None if args.selection == "paper" else args.selection
     outputs = make_tables(
-        records, references, args.out, context, papers, not args.no_figures, split
-    )
+        records, references, args.out, context, papers, not args.no_figures, split,
+        args.pool_sweeps,
+    )  # fmt: skip
     verdicts = ", ".join(f"{n} {label}" for label, n in sorted(outputs.verdict_counts().items()))
     print(f"{len(records)} runs; {len(outputs.written)} files in {args.out}; cells: {verdicts}")
     return 0

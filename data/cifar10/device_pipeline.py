@@ -83,7 +83,11 @@ class DeviceCifarBatches:
     def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
         if start >= len(self):
             return
-        packed = self._plan(epoch, start).to(self.device)  # one host-to-device copy per epoch
+        packed = self._plan(epoch, start)  # one host-to-device copy per epoch, asynchronous
+        if self.device.type == "cuda":
+            packed = packed.pin_memory().to(self.device, non_blocking=True)
+        else:
+            packed = packed.to(self.device)
         for first in range(0, len(packed), self.batch_size):
             rows = packed[first : first + self.batch_size]
             index = rows[:, 0]

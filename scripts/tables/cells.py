@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from scripts.tables.grouping import Group, match_entry, metric_mode, select_setting
+from scripts.tables.grouping import Group, canonical, match_entry, metric_mode, select_setting
 from scripts.tables.records import RunRecord
 from scripts.tables.reference import Claim, Entry, ReferenceSet, TableSpec, qualified_id
 from scripts.tables.statistics import PairedComparison, Summary, paired_comparison, summarize
@@ -43,15 +43,34 @@ class Cell:
         return [run for group in groups for run in group.sorted_runs()]
 
 
+def candidates_key(entry: Entry, group: Group) -> dict[str, str]:
+    """The group's overrides when its setting is the entry's (outside the keys selected over),
+    else a value no group has: a group of another sweep with the entry's setting matches."""
+    fixed = {k: v for k, v in group.canonical.items() if k not in entry.select_over}
+    required = {k: canonical(v) for k, v in entry.overrides.items()}
+    return group.canonical if fixed == required else {"": ""}
+
+
 def build_cell(
     entry: Entry, index: Index, split: str | None = None, second: list[Entry] | None = None
 ) -> Cell:
     candidates, others = match_entry(entry, index.get((entry.task, entry.optimizer), []))
     chosen = select_setting(entry, candidates, split)
     notes = [chosen.note] if chosen.note else []
-    if others:
-        n_other = sum(len(group.runs) for group in others)
-        example = others[0].describe()
+    elsewhere = [
+        g for g in others if g.canonical == candidates_key(entry, g) and g not in candidates
+    ]
+    different = [g for g in others if g not in elsewhere]
+    if elsewhere:
+        n_other = sum(len(group.runs) for group in elsewhere)
+        sweeps = ", ".join(sorted({group.sweep for group in elsewhere}))
+        notes.append(
+            f"{n_other} run(s) of this setting in other sweeps ({sweeps}) are not counted; "
+            "--pool-sweeps pools the sweeps"
+        )
+    if different:
+        n_other = sum(len(group.runs) for group in different)
+        example = different[0].describe()
         notes.append(
             f"{n_other} other run(s) of {entry.task} × {entry.optimizer} have other overrides "
             f"(e.g. {example}); see groups.md"

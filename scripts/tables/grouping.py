@@ -1,8 +1,11 @@
-"""Groups of runs (task × optimizer preset × hyperparameters) and the paper's setting selection.
+"""Groups of runs (sweep × task × optimizer preset × hyperparameters) and the paper's setting
+selection.
 
-A group is every run of one task, optimizer preset and set of scientific overrides, one run per
-seed. The sweep a run came from is not part of the group: the same setting run by two sweeps is
-one setting (a seed run twice keeps its best-status run and is counted as a duplicate).
+A group is every run of one sweep, task, optimizer preset and set of scientific overrides, one run
+per seed: runs of two sweeps are never pooled silently (the same setting run by a paper sweep and
+by one's own sweep are two groups, and a reference entry takes the groups of its own sweeps).
+``pool_sweeps=True`` pools them (the sweep is then ``*``; a seed run twice keeps its best-status
+run and is counted as a duplicate).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from scripts.tables.reference import Entry
 
 _STATUS_RANK = {"finished": 0, "diverged": 1, "running": 2, "interrupted": 3, "incomplete": 4}
 
-GroupKey = tuple[str, str, tuple[tuple[str, str], ...]]
+GroupKey = tuple[str, str, str, tuple[tuple[str, str], ...]]
+POOLED = "*"
 
 
 def canonical(value: str) -> str:
@@ -31,6 +35,8 @@ def canonical(value: str) -> str:
 
 @dataclass
 class Group:
+    sweep: str
+    """The sweep the runs came from, or ``*`` when sweeps are pooled."""
     task: str
     optimizer: str
     overrides: dict[str, str]
@@ -80,23 +86,24 @@ class Group:
         return ", ".join(f"{k}={v}" for k, v in items) or "default"
 
 
-def group_runs(records: Iterable[RunRecord]) -> dict[GroupKey, Group]:
-    """Records grouped by task × optimizer × canonical overrides, in sorted key order."""
+def group_runs(records: Iterable[RunRecord], pool_sweeps: bool = False) -> dict[GroupKey, Group]:
+    """Records grouped by sweep × task × optimizer × canonical overrides, in sorted key order."""
     groups: dict[GroupKey, Group] = {}
     for record in records:
         canon = {k: canonical(v) for k, v in record.overrides.items()}
-        key = (record.task, record.optimizer, tuple(sorted(canon.items())))
+        sweep = POOLED if pool_sweeps else record.sweep
+        key = (sweep, record.task, record.optimizer, tuple(sorted(canon.items())))
         group = groups.get(key)
         if group is None:
             overrides = dict(sorted(record.overrides.items()))
-            group = groups[key] = Group(record.task, record.optimizer, overrides, canon)
+            group = groups[key] = Group(sweep, record.task, record.optimizer, overrides, canon)
         group.add(record)
     return {key: groups[key] for key in sorted(groups)}
 
 
 def index_by_task_optimizer(groups: Mapping[GroupKey, Group]) -> dict[tuple[str, str], list[Group]]:
     index: dict[tuple[str, str], list[Group]] = {}
-    for (task, optimizer, _), group in groups.items():
+    for (_, task, optimizer, _), group in groups.items():
         index.setdefault((task, optimizer), []).append(group)
     return index
 
@@ -104,15 +111,20 @@ def index_by_task_optimizer(groups: Mapping[GroupKey, Group]) -> dict[tuple[str,
 def match_entry(entry: Entry, groups: Iterable[Group]) -> tuple[list[Group], list[Group]]:
     """The entry's candidate settings, and the other groups of its task × optimizer.
 
-    A candidate's overrides, outside the keys selected over (``select.over``), are exactly the
-    entry's ``overrides``: the row means that setting and nothing else (a smoke run with an extra
-    ``max_steps`` override is not a candidate, it is listed as "other").
+    A candidate comes from one of the entry's sweeps (any sweep when pooled, or when the entry
+    names none), and its overrides, outside the keys selected over (``select.over``), are
+    exactly the entry's ``overrides``: the row means that setting and nothing else (a smoke run
+    with an extra ``max_steps`` override, or the same setting in another sweep, is not a
+    candidate: it is listed as "other").
     """
     required = {k: canonical(v) for k, v in entry.overrides.items()}
+    sweeps = {name.replace("/", "_") for name in entry.sweep_names}  # as directories spell it
     matched, others = [], []
     for group in groups:
         fixed = {k: v for k, v in group.canonical.items() if k not in entry.select_over}
-        (matched if fixed == required else others).append(group)
+        in_sweep = group.sweep in (POOLED, *sweeps) or not sweeps
+        in_sweep = in_sweep or group.sweep.replace("/", "_") in sweeps
+        (matched if fixed == required and in_sweep else others).append(group)
     return matched, others
 
 

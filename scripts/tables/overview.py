@@ -1,5 +1,6 @@
 """Every group of runs, paper or not (``groups.md`` / ``groups.csv``): the table for one's own
-optimizers and tasks. One row per task × optimizer × overrides, with the task's headline metric
+optimizers and tasks. One row per sweep × task × optimizer × overrides, with the task's headline
+metric
 (from ``summary.json``) at the last evaluation and at its best, over the finished seeds."""
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def group_rows(groups: Iterable[Group]) -> list[GroupRow]:
 
 def groups_markdown(rows: list[GroupRow], regenerate: str) -> str:
     columns = [
+        "Sweep",
         "Task",
         "Optimizer",
         "Overrides",
@@ -62,7 +64,7 @@ def groups_markdown(rows: list[GroupRow], regenerate: str) -> str:
         "Runs",
     ]
     lines = [
-        "# Every group of runs (task × optimizer × overrides)",
+        "# Every group of runs (sweep × task × optimizer × overrides)",
         "",
         f"- Regenerate: `{regenerate}`",
         "- Final: last evaluation; Best: best evaluation over training; over finished "
@@ -74,6 +76,7 @@ def groups_markdown(rows: list[GroupRow], regenerate: str) -> str:
     for row in rows:
         g, counts = row.group, row.group.counts()
         cells = [
+            g.sweep,
             g.task,
             g.optimizer,
             g.describe(),
@@ -96,6 +99,7 @@ def groups_csv(rows: list[GroupRow]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
         [
+            "sweep",
             "task",
             "optimizer",
             "overrides",
@@ -118,6 +122,7 @@ def groups_csv(rows: list[GroupRow]) -> str:
         g, f, b, counts = row.group, row.final, row.best, row.group.counts()
         writer.writerow(
             [
+                g.sweep,
                 g.task,
                 g.optimizer,
                 json.dumps(g.overrides),

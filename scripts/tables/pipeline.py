@@ -46,12 +46,15 @@ def make_tables(
     papers: Sequence[str] | None = None,
     figures: bool = True,
     split: str | None = None,
+    pool_sweeps: bool = False,
 ) -> Outputs:
     """Write the tables of ``papers`` (default: every reference file) and the groups overview.
-    ``split`` replaces every entry's selection split (``val`` or ``test``) when given."""
+    ``split`` replaces every entry's selection split (``val`` or ``test``) when given;
+    ``pool_sweeps`` pools the runs of every sweep (by default a cell takes its entry's sweeps'
+    runs only)."""
     out_dir = Path(out_dir)
     outputs = Outputs()
-    groups = group_runs(records)
+    groups = group_runs(records, pool_sweeps)
     index = index_by_task_optimizer(groups)
     seconds = second_references(list(references.values()))
     rows = group_rows(groups.values())

@@ -10,6 +10,7 @@ Entries of one file may be second references for entries of another (``second_re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,12 @@ class Entry:
     notes: str = ""
     second_reference_for: tuple[str, ...] = ()
 
+    @property
+    def sweep_names(self) -> tuple[str, ...]:
+        """The ``sweep`` names the entry's sweep files give their runs (``configs/paper/a/b.yaml``
+        → its ``sweep:`` value, ``a/b`` when the file is not there)."""
+        return tuple(sweep_name(path) for path in self.sweeps)
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -103,6 +110,19 @@ class ReferenceSet:
 
     def table_entries(self, table: str) -> list[Entry]:
         return [entry for entry in self.entries if entry.table == table]
+
+
+@functools.lru_cache(maxsize=256)
+def sweep_name(path: str) -> str:
+    """The sweep name a paper sweep file gives its runs (its ``sweep:`` key)."""
+    file = REFERENCE_DIR.parents[1] / path
+    try:
+        raw = yaml.safe_load(file.read_text())
+    except (OSError, yaml.YAMLError):
+        raw = None
+    if isinstance(raw, dict) and isinstance(raw.get("sweep"), str):
+        return raw["sweep"]
+    return str(Path(path).with_suffix("")).removeprefix("configs/paper/")
 
 
 def _strings(value: Any) -> tuple[str, ...]:

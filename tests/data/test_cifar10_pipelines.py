@@ -24,6 +24,13 @@ PAPER_MEAN = (0.4914, 0.4822, 0.4465)
 PAPER_STD = (0.2023, 0.1994, 0.2010)
 UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 CPU = torch.device("cpu")
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+    ),
+]
+"""The device-resident pipeline's tests run on every device this machine has."""
 
 
 def random_images(count: int, seed: int = 0) -> torch.Tensor:
@@ -112,18 +119,19 @@ def decode(batch: torch.Tensor) -> tuple[list[int], list[bool]]:
     return (9 * top + left).tolist(), flipped.tolist()
 
 
-def test_both_pipelines_draw_from_the_same_augmentation_distribution() -> None:
+@pytest.mark.parametrize("on", DEVICES)
+def test_both_pipelines_draw_from_the_same_augmentation_distribution(on: str) -> None:
     count = 4050  # 50 draws per crop position on average
     images, labels = coordinate_images(count), torch.zeros(count, dtype=torch.long)
     loader = loader_batches(
         images, labels, 150, seed=4, num_workers=0, pin_memory=False, stats=UNIT
     )
-    device = DeviceCifarBatches(images, labels, 150, seed=4, device=CPU, stats=UNIT)
+    device = DeviceCifarBatches(images, labels, 150, seed=4, device=torch.device(on), stats=UNIT)
     histograms, flip_rates = [], []
     for source in (loader, device):
         cells, flips = [], []
         for batch, _ in source.batches(epoch=2):
-            batch_cells, batch_flips = decode(batch)
+            batch_cells, batch_flips = decode(batch.cpu())
             cells += batch_cells
             flips += batch_flips
         assert len(cells) == count and min(cells) >= 0 and max(cells) <= 80
@@ -139,13 +147,17 @@ def test_both_pipelines_draw_from_the_same_augmentation_distribution() -> None:
     assert stats.chi2_contingency(np.stack(histograms)).pvalue > 1e-3
 
 
-@pytest.mark.parametrize("pipeline", ["dataloader", "device"])
+@pytest.mark.parametrize(
+    "pipeline",
+    ["dataloader", "device", *[f"device-{d}" for d in ("cuda",) if torch.cuda.is_available()]],
+)
 def test_mid_epoch_resume_is_exact(pipeline: str) -> None:
     images, labels = random_images(45, seed=3), torch.arange(45)
 
     def make():
-        if pipeline == "device":
-            return DeviceCifarBatches(images, labels, 8, seed=21, device=CPU)
+        if pipeline.startswith("device"):
+            on = torch.device("cuda" if pipeline == "device-cuda" else "cpu")
+            return DeviceCifarBatches(images, labels, 8, seed=21, device=on)
         return loader_batches(images, labels, 8, seed=21, num_workers=0, pin_memory=False)
 
     source = make()

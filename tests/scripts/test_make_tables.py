@@ -73,7 +73,7 @@ def test_claims(out: Path) -> None:
 def test_traceability_header_and_cost(out: Path) -> None:
     text = (out / "fixture" / "digits.md").read_text()
     assert f"--runs {FIXTURE_RUNS}" in text  # the regenerate command
-    assert "python -m experiments.train -m +paper=fixture/digits" in text
+    assert "python -m experiments.train -m +paper=fixture" in text
     # CPU: 9 sgd runs + 3 adam (seeds 4-6) + 2 radam at 360 s; GPU: 3 adam runs at 720 s.
     assert "1.40 CPU-hours (14 runs)" in text and "0.60 GPU-hours (3 runs)" in text
     assert "`fixture/digits/sgd/optimizer.lr=0.1/seed={1,2,3}`" in text
@@ -139,3 +139,33 @@ def test_a_paper_spread_over_task_family_files_lands_in_one_folder(tmp_path: Pat
     assert {"claims.md", "claims_lm.md", "claims_nmt.md"} <= written
     assert not (tmp_path / "radam_lm").exists()
     assert "no runs" in (tmp_path / "radam" / "table1_lm1b.md").read_text()
+
+
+def test_a_cell_never_pools_another_sweeps_runs_silently(tmp_path: Path) -> None:
+    """The fixture's SGD lr 0.1 runs again under another sweep (one's own, say): the cell keeps
+    its three fixture seeds and says the other sweep's runs exist; --pool-sweeps pools them."""
+    import json
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(FIXTURE_RUNS, runs)
+    source = runs / "fixture" / "digits" / "sgd" / "optimizer.lr=0.1"
+    for seed_dir in source.iterdir():
+        copy = runs / "mine" / "digits" / "sgd" / "optimizer.lr=0.1" / seed_dir.name
+        shutil.copytree(seed_dir, copy)
+        summary = json.loads((copy / "summary.json").read_text())
+        (copy / "summary.json").write_text(json.dumps({**summary, "sweep": "mine"}))
+
+    def cell(*extra: str) -> dict[str, str]:
+        out = tmp_path / ("pooled" if extra else "own")
+        argv = ["--runs", str(runs), "--out", str(out), "--reference", str(FIXTURE_REFERENCE),
+                "--no-figures", *extra]  # fmt: skip
+        assert main(argv) == 0
+        with open(out / "fixture" / "digits.csv", newline="") as handle:
+            return {row["id"]: row for row in csv.DictReader(handle)}["sgd.val"]
+
+    own = cell()
+    assert own["n"] == "3" and "mine" not in own["runs"]
+    assert "3 run(s) of this setting in other sweeps (mine) are not counted" in own["notes"]
+    pooled = cell("--pool-sweeps")
+    assert "seed(s) run more than once" in pooled["notes"]
