@@ -1,0 +1,255 @@
+"""The binarized cache of a prepared corpus: what ``fairseq-preprocess`` writes, built natively.
+
+``<bin_dir>/dict.<lang>.txt`` and ``<bin_dir>/<split>.<src>-<tgt>.<lang>.{bin,idx}`` as fairseq
+names them (``--trainpref/--validpref/--testpref``, separate dictionaries or
+``--joined-dictionary``, ``--nwordssrc/--nwordstgt``, padding factor 8), plus ``manifest.json``:
+the size and modification time of each text file it was built from (a changed file rebuilds the
+cache), the sha256 of each dictionary and array, and which dictionary each array was binarized
+with (a dictionary that no longer matches is refused). A directory without a manifest is taken
+as ``fairseq-preprocess`` output and read as it is.
+
+Concurrent loads (data-parallel ranks) build once: a file lock serialises them and the cache is
+written to a temporary folder that replaces the old one in one rename.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from data import DataUnavailable
+from data.translation.binarized import TokenArray
+from data.translation.corpus import SPLITS, CorpusSpec, TranslationCorpus
+from data.translation.dictionary import Dictionary
+from experiments.config_checks import ConfigError
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+
+
+def dict_name(lang: str) -> str:
+    return f"dict.{lang}.txt"
+
+
+def array_name(split: str, source_lang: str, target_lang: str, lang: str) -> str:
+    return f"{split}.{source_lang}-{target_lang}.{lang}"
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8") as stream:
+        yield from stream
+
+
+def _line_count(path: Path) -> int:
+    return sum(1 for _ in _lines(path))
+
+
+def _stamp(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _expected_files(source_lang: str, target_lang: str) -> list[str]:
+    names = [dict_name(source_lang), dict_name(target_lang)]
+    for split in SPLITS:
+        for lang in (source_lang, target_lang):
+            prefix = array_name(split, source_lang, target_lang, lang)
+            names += [prefix + ".bin", prefix + ".idx"]
+    return names
+
+
+def read_manifest(bin_dir: Path) -> dict | None:
+    path = bin_dir / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return manifest if manifest.get("format") == MANIFEST_FORMAT else None
+
+
+def open_corpus(
+    spec: CorpusSpec, data_dir: Path, source_lang: str, target_lang: str
+) -> TranslationCorpus:
+    bin_dir = spec.bin_dir(data_dir, source_lang, target_lang)
+    texts = {
+        (split, lang): spec.text_path(data_dir, split, lang)
+        for split in SPLITS
+        for lang in (source_lang, target_lang)
+    }
+    missing_text = [path for path in texts.values() if not path.is_file()]
+    missing_bin = [name for name in _expected_files(source_lang, target_lang)
+                   if not (bin_dir / name).is_file()]  # fmt: skip
+    manifest = read_manifest(bin_dir)
+    if missing_bin or (manifest is not None and not missing_text and _stale(manifest, texts)):
+        if missing_text:
+            raise DataUnavailable(
+                f"{spec.name} ({spec.source}) is not prepared: {missing_text[0]} is missing; "
+                f"run `{spec.prepare_command(data_dir)}`"
+            )
+        if bin_dir.exists() and manifest is None:
+            raise DataUnavailable(
+                f"{bin_dir} lacks {missing_bin[0]} (a fairseq-preprocess folder?): complete it, "
+                f"or delete it to binarize {spec.text_dir(data_dir)} again"
+            )
+        _build_locked(spec, bin_dir, texts, source_lang, target_lang)
+        manifest = read_manifest(bin_dir)
+    return _open(spec, bin_dir, manifest, source_lang, target_lang)
+
+
+def _stale(manifest: dict, texts: dict[tuple[str, str], Path]) -> bool:
+    recorded = manifest.get("text", {})
+    return any(recorded.get(path.name) != _stamp(path) for path in texts.values())
+
+
+def _build_locked(
+    spec: CorpusSpec,
+    bin_dir: Path,
+    texts: dict[tuple[str, str], Path],
+    source_lang: str,
+    target_lang: str,
+) -> None:
+    bin_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = bin_dir.with_name(bin_dir.name + ".lock")
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = read_manifest(bin_dir)
+        if manifest is not None and not _stale(manifest, texts):
+            return  # another process built it while we waited
+        scratch = bin_dir.with_name(f".{bin_dir.name}.tmp-{os.getpid()}")
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            build(spec, scratch, texts, source_lang, target_lang)
+            old = bin_dir.with_name(f".{bin_dir.name}.old-{os.getpid()}")
+            if bin_dir.exists():
+                bin_dir.rename(old)
+            scratch.rename(bin_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def build(
+    spec: CorpusSpec,
+    bin_dir: Path,
+    texts: dict[tuple[str, str], Path],
+    source_lang: str,
+    target_lang: str,
+) -> dict:
+    """fairseq-preprocess into ``bin_dir``: dictionaries from the training text, every split
+    binarized through them; returns the manifest it writes."""
+    for split in SPLITS:
+        source, target = texts[split, source_lang], texts[split, target_lang]
+        counts = _line_count(source), _line_count(target)
+        if counts[0] != counts[1]:
+            raise ConfigError(
+                f"{source} has {counts[0]} lines but {target} has {counts[1]}: "
+                "a parallel corpus needs one target line per source line"
+            )
+    bin_dir.mkdir(parents=True)
+    train = [texts["train", source_lang], texts["train", target_lang]]
+    if spec.joined_dictionary:
+        joined = Dictionary.build([_lines(path) for path in train], nwords=spec.nwords)
+        dictionaries = {source_lang: joined, target_lang: joined}
+    else:
+        dictionaries = {
+            lang: Dictionary.build([_lines(path)], nwords=spec.nwords)
+            for lang, path in zip((source_lang, target_lang), train, strict=True)
+        }
+    manifest: dict = {
+        "format": MANIFEST_FORMAT,
+        "corpus": spec.name,
+        "source": spec.source,
+        "text": {path.name: _stamp(path) for path in texts.values()},
+        "dictionaries": {},
+        "arrays": {},
+    }
+    for lang, dictionary in dictionaries.items():
+        dictionary.save(bin_dir / dict_name(lang))
+        manifest["dictionaries"][dict_name(lang)] = dictionary.checksum()
+    for (split, lang), path in texts.items():
+        name = array_name(split, source_lang, target_lang, lang)
+        array, counts = TokenArray.write(bin_dir / name, _lines(path), dictionaries[lang])
+        manifest["arrays"][name] = {
+            **counts,
+            "sha256": array.checksum(),
+            "dictionary": dictionaries[lang].checksum(),
+        }
+    (bin_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _open(
+    spec: CorpusSpec, bin_dir: Path, manifest: dict | None, source_lang: str, target_lang: str
+) -> TranslationCorpus:
+    dictionaries: dict[str, Dictionary] = {}
+    checksums: dict[str, str] = {}
+    for lang in (source_lang, target_lang):
+        path = bin_dir / dict_name(lang)
+        try:
+            dictionaries[lang] = Dictionary.load(path)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ConfigError(f"dictionary {path} is malformed: {error}") from None
+        checksums[dict_name(lang)] = dictionaries[lang].checksum()
+    splits: dict[str, tuple[TokenArray, TokenArray]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for split in SPLITS:
+        pair = []
+        for lang in (source_lang, target_lang):
+            name = array_name(split, source_lang, target_lang, lang)
+            try:
+                array = TokenArray(bin_dir / name)
+            except ValueError as error:
+                raise ConfigError(f"{error}; delete {bin_dir} to binarize again") from None
+            _check_dictionary(array, dictionaries[lang], bin_dir / dict_name(lang), manifest, name)
+            recorded = (manifest or {}).get("arrays", {}).get(name)
+            checksums[name] = recorded["sha256"] if recorded else array.checksum()
+            if recorded:
+                counts[name] = {key: recorded[key] for key in ("sentences", "tokens", "unknown")}
+            pair.append(array)
+        source, target = pair
+        if len(source) != len(target):
+            raise ConfigError(
+                f"{source.prefix} has {len(source)} sentences but {target.prefix} has "
+                f"{len(target)}: delete {bin_dir} to binarize again"
+            )
+        splits[split] = (source, target)
+    return TranslationCorpus(
+        source_lang=source_lang,
+        target_lang=target_lang,
+        src_dict=dictionaries[source_lang],
+        tgt_dict=dictionaries[target_lang],
+        splits=splits,
+        checksums=checksums,
+        test_set=spec.test_set,
+        valid_set=spec.valid_set,
+        name=spec.name,
+        source=spec.source,
+        bpe=spec.bpe,
+        directory=bin_dir,
+        counts=counts,
+    )
+
+
+def _check_dictionary(
+    array: TokenArray, dictionary: Dictionary, path: Path, manifest: dict | None, name: str
+) -> None:
+    """A dictionary that is not the one the ids were written with: refused, one line."""
+    recorded = (manifest or {}).get("arrays", {}).get(name, {}).get("dictionary")
+    if recorded is not None and recorded != dictionary.checksum():
+        raise ConfigError(
+            f"{path} (sha256 {dictionary.checksum()[:12]}) does not match the dictionary "
+            f"{name}.bin was binarized with (sha256 {recorded[:12]}): restore it, or delete "
+            f"{path.parent} to binarize again"
+        )
+    largest = array.max_id()
+    if largest >= len(dictionary):
+        raise ConfigError(
+            f"{name}.bin holds id {largest} but {path} has only {len(dictionary)} symbols: the "
+            f"dictionary does not match the binarized data; delete {path.parent} to binarize again"
+        )

@@ -1,0 +1,138 @@
+"""``load_corpus``: prepared text binarized once into a fairseq data-bin folder, mapped back, and
+the one-line refusals (missing data, unknown pair, a dictionary that does not match the ids)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from data import DataUnavailable
+from data.translation.corpus import load_corpus
+from data.translation.dictionary import Dictionary
+from experiments.config_checks import ConfigError
+from tests.data.translation.tiny_corpora import write_prepared_iwslt
+
+BIN = Path("iwslt14") / "data-bin" / "iwslt14.tokenized.de-en"
+
+
+def test_prepared_text_is_binarized_as_fairseq_preprocess(tmp_path: Path) -> None:
+    written = write_prepared_iwslt(tmp_path)
+    corpus = load_corpus("iwslt14", "de", "en", tmp_path)
+    train_de = [pair[0] for pair in written["train"]]
+    assert corpus.src_dict == Dictionary.build([train_de])  # separate dictionaries
+    assert corpus.tgt_dict == Dictionary.build([[pair[1] for pair in written["train"]]])
+    assert corpus.directory == tmp_path / BIN
+    for split in ("train", "valid", "test"):
+        source, target = corpus.splits[split]
+        assert len(source) == len(target) == len(written[split])
+        for i, (de, en) in enumerate(written[split]):
+            assert source[i].tolist() == corpus.src_dict.encode_line(de).tolist()
+            assert target[i].tolist() == corpus.tgt_dict.encode_line(en).tolist()
+        assert (tmp_path / BIN / f"{split}.de-en.de.bin").is_file()
+    assert "TED dev2010 + TEDX dev2012" in corpus.test_set and corpus.bpe == "@@ "
+    dict_file = tmp_path / BIN / "dict.de.txt"
+    assert corpus.checksums["dict.de.txt"] == hashlib.sha256(dict_file.read_bytes()).hexdigest()
+    assert set(corpus.checksums) == {"dict.de.txt", "dict.en.txt"} | {
+        f"{split}.de-en.{lang}" for split in ("train", "valid", "test") for lang in ("de", "en")
+    }
+    assert corpus.counts["test.de-en.de"]["sentences"] == len(written["test"])
+
+
+def test_the_cache_is_reused_rebuilt_when_the_text_changes_and_kept_per_direction(
+    tmp_path: Path,
+) -> None:
+    write_prepared_iwslt(tmp_path)
+    first = load_corpus("iwslt14", "de", "en", tmp_path)
+    manifest = tmp_path / BIN / "manifest.json"
+    stamp = manifest.stat().st_mtime_ns
+    again = load_corpus("iwslt14", "de", "en", tmp_path)
+    assert manifest.stat().st_mtime_ns == stamp and again.checksums == first.checksums
+    reverse = load_corpus("iwslt14", "en", "de", tmp_path)
+    assert reverse.src_dict == first.tgt_dict and reverse.source_lang == "en"
+    assert (tmp_path / "iwslt14/data-bin/iwslt14.tokenized.en-de/train.en-de.en.idx").is_file()
+    test_de = tmp_path / "iwslt14" / "iwslt14.tokenized.de-en" / "test.de"
+    test_de.write_text("das neue haus .\n" * 5, encoding="utf-8")
+    rebuilt = load_corpus("iwslt14", "de", "en", tmp_path)
+    assert (
+        rebuilt.splits["test"][0][0].tolist()
+        == rebuilt.src_dict.encode_line("das neue haus .").tolist()
+    )
+    assert rebuilt.checksums["test.de-en.de"] != first.checksums["test.de-en.de"]
+
+
+def test_a_fairseq_preprocess_folder_is_read_as_it_is(tmp_path: Path) -> None:
+    write_prepared_iwslt(tmp_path)
+    built = load_corpus("iwslt14", "de", "en", tmp_path)
+    (tmp_path / BIN / "manifest.json").unlink()  # what fairseq-preprocess leaves
+    for path in (tmp_path / "iwslt14" / "iwslt14.tokenized.de-en").iterdir():
+        path.unlink()
+    loaded = load_corpus("iwslt14", "de", "en", tmp_path)
+    assert loaded.checksums == built.checksums and loaded.counts == {}
+    assert loaded.splits["valid"][1][2].tolist() == built.splits["valid"][1][2].tolist()
+
+
+def test_missing_data_names_the_path_and_the_preparation_command(tmp_path: Path) -> None:
+    with pytest.raises(DataUnavailable) as error:
+        load_corpus("iwslt14", "de", "en", tmp_path)
+    message = str(error.value)
+    assert "\n" not in message
+    assert str(tmp_path / "iwslt14" / "iwslt14.tokenized.de-en" / "train.de") in message
+    assert f"python -m scripts.download_data iwslt14 --data-dir {tmp_path}" in message
+
+
+def test_unknown_corpus_pair_or_source_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_corpus("iwslt14", "fr", "en", tmp_path)
+    assert str(error.value) == "language pair 'fr'-'en' is unknown for iwslt14: de-en or en-de"
+    with pytest.raises(ConfigError, match="language pair 'de'-'de' is unknown for iwslt14"):
+        load_corpus("iwslt14", "de", "de", tmp_path)
+    with pytest.raises(ConfigError, match="^corpus 'iwslt15' is unknown: one of iwslt14, wmt16$"):
+        load_corpus("iwslt15", "de", "en", tmp_path)
+    with pytest.raises(ConfigError, match="source='hub' is invalid for iwslt14: files"):
+        load_corpus("iwslt14", "de", "en", tmp_path, source="hub")
+
+
+def test_a_dictionary_that_does_not_match_the_binarized_data_is_refused(tmp_path: Path) -> None:
+    write_prepared_iwslt(tmp_path)
+    load_corpus("iwslt14", "de", "en", tmp_path)
+    dict_file = tmp_path / BIN / "dict.en.txt"
+    rows = dict_file.read_text(encoding="utf-8").splitlines()
+    dict_file.write_text("\n".join([rows[1], rows[0], *rows[2:]]) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_corpus("iwslt14", "de", "en", tmp_path)
+    message = str(error.value)
+    assert "\n" not in message and "dict.en.txt (sha256" in message
+    assert "does not match the dictionary train.de-en.en.bin was binarized with" in message
+    # without a manifest (a fairseq folder), ids beyond the dictionary are caught
+    (tmp_path / BIN / "manifest.json").unlink()
+    dict_file.write_text("\n".join(rows[:2]) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"train.de-en.en.bin holds id \d+ but .*dict.en.txt has"):
+        load_corpus("iwslt14", "de", "en", tmp_path)
+
+
+def test_source_and_target_of_different_lengths_are_refused(tmp_path: Path) -> None:
+    write_prepared_iwslt(tmp_path)
+    valid_en = tmp_path / "iwslt14" / "iwslt14.tokenized.de-en" / "valid.en"
+    valid_en.write_text(valid_en.read_text(encoding="utf-8") + "one more .\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"valid.de has 6 lines but .*valid.en has 7"):
+        load_corpus("iwslt14", "de", "en", tmp_path)
+    assert not (tmp_path / BIN).exists()
+
+
+def _load(data_dir: str) -> str:
+    corpus = load_corpus("iwslt14", "de", "en", data_dir)
+    return json.dumps(corpus.checksums, sort_keys=True)
+
+
+def test_concurrent_loads_share_one_cache(tmp_path: Path) -> None:
+    write_prepared_iwslt(tmp_path, sizes=(400, 20, 20))
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        results = pool.map(_load, [str(tmp_path)] * 2)
+    assert results[0] == results[1]
+    leftovers = [p.name for p in (tmp_path / BIN).parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == [] and os.path.isfile(tmp_path / BIN / "manifest.json")
