@@ -112,6 +112,52 @@ def test_warmup_linear_decay_radam_nmt_recipe():
     assert radam.factor(1) == 1.0
 
 
+def fairseq_inverse_sqrt(num_updates: int, lr: float, warmup: int, init: float) -> float:
+    """fairseq ``InverseSquareRootSchedule.step_update(num_updates)``, from its formula."""
+    if num_updates < warmup:
+        return init + num_updates * (lr - init) / warmup
+    return lr * math.sqrt(warmup) / math.sqrt(num_updates)
+
+
+def radam_linear(num_updates: int, lr: float, warmup: int, init: float, min_lr: float,
+                 max_update: int) -> float:  # fmt: skip
+    """The RAdam repository's ``nmt/my_module/linear_schedule.py`` ``step_update``."""
+    if num_updates < warmup:
+        return init + num_updates * (lr - init) / warmup
+    return (lr - min_lr) * (1 - (num_updates - warmup) / (max_update - warmup)) + min_lr
+
+
+NMT_UPDATES = [1, 2, 3, 999, 3999, 4000, 4001, 12345, 35000, 69999, 70000]
+
+
+@pytest.mark.parametrize(
+    ("warmup", "init", "lr", "max_update"),
+    [(4000, 1e-8, 3e-4, 70000), (1, None, 3e-4, 70000), (1, None, 3.086e-4, 72000)],
+    ids=["adam_warmup", "radam_adam_eps", "adam_2k"],
+)
+def test_warmup_linear_decay_is_the_radam_schedule_one_update_ahead(warmup, init, lr, max_update):
+    """fairseq sets the lr of the next update from ``num_updates`` after each update (and from
+    0 before the first), so its update t runs at step_update(t − 1); here update t runs at
+    step_update(t): the same curve, one update earlier (PAPERS.md, step indexing)."""
+    spec = {"name": "warmup_linear_decay", "warmup_updates": warmup, "warmup_init_lr": init,
+            "min_lr": 1e-9, "max_update": None}  # fmt: skip
+    schedule = make(spec, base_lr=lr, total_steps=max_update)
+    start = lr if init is None else init  # --warmup-init-lr -1 (unset) means lr
+    for t in [*NMT_UPDATES, max_update]:
+        expected = radam_linear(t, lr, warmup, start, 1e-9, max_update)
+        assert lr * schedule.factor(t) == pytest.approx(expected, rel=1e-12, abs=1e-20)
+
+
+@pytest.mark.parametrize(("init", "lr"), [(0.0, 5e-4), (1e-7, 5e-4)], ids=["default", "1e-7"])
+def test_inverse_sqrt_is_fairseq_one_update_ahead(init: float, lr: float) -> None:
+    """fairseq's IWSLT example (warmup from 0, its default) and Scaling NMT (from 1e-7)."""
+    spec = {"name": "inverse_sqrt", "warmup_updates": 4000, "warmup_init_lr": init}
+    schedule = make(spec, base_lr=lr)
+    for t in [*NMT_UPDATES, 300000]:
+        expected = fairseq_inverse_sqrt(t, lr, 4000, init)
+        assert lr * schedule.factor(t) == pytest.approx(expected, rel=1e-12, abs=1e-20)
+
+
 def test_cosine():
     schedule = make({"name": "cosine", "min_lr": 0.0, "decay_steps": None}, total_steps=1000)
     assert schedule.factor(1) == 1.0

@@ -1,0 +1,245 @@
+"""Translation through ``python -m experiments.train`` on tiny corpora in the real formats: a few
+steps of both recipes at the real architectures; the averaged model's metrics in
+``summary.json`` against a hand average of the snapshots; SIGKILL and resume; two ranks on gloo
+against one process accumulating two buckets per update; bad input on the command line."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from data.translation.corpus import load_corpus
+from experiments.distributed import World
+from experiments.runs.snapshots import snapshot_paths
+from experiments.tasks.contract import Evaluation
+from experiments.tasks.translation.task import build
+from tests.experiments.cli import (
+    Finished,
+    Workspace,
+    assert_same_run,
+    read_metrics,
+    read_summary,
+    run_concurrently,
+    science,
+    train_env,
+)
+from tests.experiments.translation.corpus_files import write_iwslt14, write_wmt16
+from tests.experiments.translation.test_translation_task import TINY_MODEL
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both corpora, binarized once here (the runs then map the cached arrays)."""
+    root = tmp_path_factory.mktemp("data")
+    write_iwslt14(root)
+    write_wmt16(root)
+    load_corpus("iwslt14", "de", "en", root)
+    load_corpus("wmt16", "en", "de", root)
+    return root
+
+
+def tiny_run(data_dir: Path, *extra: str) -> tuple[str, ...]:
+    """Two epochs of a small Transformer (the loop's features; the real sizes are below)."""
+    return (
+        "task=iwslt14_de_en", "optimizer=adamw_radam_paper", "schedule=constant", *TINY_MODEL,
+        "task.max_updates=null", "task.epochs=2", "task.max_tokens=96", "task.average.last=2",
+        "task.generation.final.max_len_b=4", "optimizer.lr=1e-3", f"data_dir={data_dir}",
+        "log_every=1", "checkpoint_every=4", "device=cpu", "deterministic=true", *extra,
+    )  # fmt: skip
+
+
+def real_size_run(task: str, data_dir: Path) -> tuple[str, ...]:
+    """Two updates of a recipe at its real architecture (the tiny corpus's dictionaries)."""
+    extra = {
+        "iwslt14_de_en": ("optimizer=adamw_radam_paper",),
+        "wmt16_en_de": ("optimizer=radam", "task.update_freq=2"),
+    }[task]
+    return (
+        f"task={task}", *extra, "max_steps=2", "log_every=1", "task.max_tokens=128",
+        "task.average=null", "task.generation.final.max_len_b=2", f"data_dir={data_dir}",
+        "device=cpu",
+    )  # fmt: skip
+
+
+ACCUMULATING = ("task.update_freq=2", "task.model.dropout=0.0")
+"""One process, two buckets per update, no dropout (so that two ranks can match it)."""
+KILL_AT = "kill-after-step:6"
+
+
+@pytest.fixture(scope="module")
+def launched(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict:
+    """The runs the fast tests read, two at a time: the accumulating reference, the same run
+    SIGKILLed after update 6, the IWSLT recipe at its real size, and a beam of 0."""
+    root = tmp_path_factory.mktemp("launched")
+    jobs = {
+        "accumulated": (tiny_run(data_dir, *ACCUMULATING), {}),
+        "killed": (tiny_run(data_dir, *ACCUMULATING), {"OPTREPRO_FAULT": KILL_AT}),
+        "iwslt14_de_en": (real_size_run("iwslt14_de_en", data_dir), {}),
+        "beam": (tiny_run(data_dir, "task.generation.beam=0"), {}),
+    }
+    futures = run_concurrently(
+        {
+            name: lambda name=name, o=o, e=e: Workspace.create(root / name).run(o, train_env(**e))
+            for name, (o, e) in jobs.items()
+        }
+    )
+    return {name: future.result() for name, future in futures.items()} | {"root": root}
+
+
+def check_real_size_run(done: Finished, task: str) -> None:
+    assert done.returncode == 0, done.describe()
+    summary = read_summary(done.run_dir)
+    assert summary["status"] == "finished" and summary["steps"] == 2
+    assert summary["throughput"]["unit"] == "tokens"
+    config = OmegaConf.load(done.run_dir / "config.yaml")
+    architecture = {
+        "iwslt14_de_en": "transformer_iwslt_de_en",
+        "wmt16_en_de": "transformer_wmt_en_de",
+    }
+    assert config.task.model._target_.endswith(architecture[task])  # the real sizes
+    train = [e for e in read_metrics(done.run_dir) if "train/loss" in e]
+    assert len(train) == 2 and all(math.isfinite(e["train/loss"]) for e in train)
+    assert all(e["train/ppl"] == pytest.approx(math.exp(e["train/nll"])) for e in train)
+    for key in ("val/loss", "test/loss", "test/bleu", "test/sacrebleu", "train/ppl"):
+        assert math.isfinite(summary["final"][key]), key
+    meta = (done.run_dir / "meta.json").read_text()
+    assert "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp" in meta
+    assert ("newstest2014" if task == "wmt16_en_de" else "tst2010") in meta
+    assert "sacrebleu" in done.stdout
+
+
+def test_the_iwslt_recipe_trains_a_few_steps_at_the_real_architecture(launched) -> None:
+    check_real_size_run(launched["iwslt14_de_en"], "iwslt14_de_en")
+
+
+@pytest.mark.slow
+def test_the_wmt_recipe_trains_a_few_steps_at_the_real_architecture(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    done = Workspace.create(tmp_path).run(real_size_run("wmt16_en_de", data_dir))
+    check_real_size_run(done, "wmt16_en_de")
+
+
+def hand_average(paths: list[Path]) -> dict[str, torch.Tensor]:
+    states = [torch.load(path, weights_only=True) for path in paths]
+    return {
+        name: (sum(state[name].double() for state in states) / len(states)).to(tensor.dtype)
+        for name, tensor in states[0].items()
+    }
+
+
+@pytest.fixture(scope="module")
+def accumulated(launched) -> Path:
+    """The reference run: one process accumulating two buckets per update."""
+    done = launched["accumulated"]
+    assert done.returncode == 0, done.describe()
+    return done.run_dir
+
+
+def test_the_averaged_snapshots_are_evaluated_under_their_own_keys(
+    accumulated: Path, data_dir: Path
+) -> None:
+    summary = read_summary(accumulated)
+    final = summary["final"]
+    for key in ("avg/val/loss", "avg/test/loss", "avg/test/bleu", "avg/test/sacrebleu"):
+        assert math.isfinite(final[key]), key
+    assert final["avg/val/loss"] != final["val/loss"]  # a different model than the last one
+    assert summary["headline"] == {"metric": "avg/test/bleu", "mode": "max"}
+    paths = snapshot_paths(accumulated)
+    assert len(paths) == 2  # the last two epoch ends
+    cfg = OmegaConf.load(accumulated / "config.yaml")
+    task = build(cfg.task, seed=cfg.seed, data_dir=str(data_dir), device=CPU)
+    task.model.load_state_dict(hand_average(paths))
+    task.model.eval()
+    evaluation = Evaluation(number=99, final=True, full=False)
+    totals: dict[str, float] = {}
+    with torch.no_grad():
+        for batch in task.eval_batches("val", World()):
+            for key, value in task.eval_step(task.model, batch, evaluation).items():
+                totals[key] = totals.get(key, 0.0) + float(value)
+    metrics = task.eval_metrics("val", totals, evaluation)
+    assert metrics["val/loss"] == pytest.approx(final["avg/val/loss"], rel=1e-6)
+
+
+def test_a_killed_run_resumes_to_the_same_metrics(
+    launched, accumulated: Path, data_dir: Path
+) -> None:
+    dead = launched["killed"]
+    assert dead.returncode == -9, dead.describe()
+    saved = torch.load(dead.run_dir / "checkpoint.pt", weights_only=True)
+    assert saved["step"] == 4 and saved["loop"]["position"] > 0  # inside the first epoch
+    resumed = Workspace.create(launched["root"] / "killed").run(tiny_run(data_dir, *ACCUMULATING))
+    assert resumed.returncode == 0, resumed.describe()
+    assert "resuming" in resumed.stdout and resumed.run_dir == dead.run_dir
+    assert_same_run(resumed.run_dir, accumulated)
+
+
+def test_two_ranks_equal_one_process_accumulating_two_buckets(
+    tmp_path: Path, data_dir: Path, accumulated: Path
+) -> None:
+    workspace = Workspace.create(tmp_path)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+               "2", "-m", "experiments.train", f"runs_dir={workspace.runs_dir}",
+               *tiny_run(data_dir, "task.model.dropout=0.0")]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=workspace.cwd, env=train_env(), capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (run_dir,) = workspace.run_dirs()
+    assert read_summary(run_dir)["world_size"] == 2
+    ours, theirs = science(read_metrics(run_dir)), science(read_metrics(accumulated))
+    assert [e["step"] for e in ours] == [e["step"] for e in theirs]
+    for event, wanted in zip(ours, theirs, strict=True):
+        assert event.keys() == wanted.keys()
+        for key in event.keys() - {"step", "epoch"}:
+            assert event[key] == pytest.approx(wanted[key], rel=1e-5, abs=1e-6), key
+    mine = torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]
+    reference = torch.load(accumulated / "checkpoint.pt", weights_only=True)["model"]
+    for name, tensor in mine.items():
+        torch.testing.assert_close(tensor, reference[name], rtol=1e-5, atol=1e-6)
+
+
+BAD_INPUT = {
+    "missing": (),
+    "pair": ("task.source_lang=fr",),
+    "long": ("task.max_tokens=8", "task.long_pairs=raise"),
+}
+MESSAGES = {
+    "beam": "task.generation.beam=0 is invalid",
+    "missing": "python -m scripts.download_data iwslt14",
+    "pair": "language pair 'fr'-'en' is unknown",
+    "long": "more than max_tokens=8",
+}
+
+
+def check_refused(done: Finished, case: str, workspace_runs: list[Path]) -> None:
+    assert done.returncode == 2, done.describe()
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and MESSAGES[case] in lines[0] and "Traceback" not in done.stderr
+    assert not workspace_runs
+
+
+def test_a_beam_of_zero_is_refused_on_the_command_line(launched) -> None:
+    done = launched["beam"]
+    check_refused(done, "beam", [])
+    assert done.run_dir is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["missing", "pair", "long"])
+def test_bad_input_on_the_command_line_is_one_line_and_exit_2(
+    tmp_path: Path, data_dir: Path, case: str
+) -> None:
+    """Each refusal is also a ConfigError test in test_translation_task.py (fast, in-process)."""
+    workspace = Workspace.create(tmp_path)
+    data = tmp_path / "nothing" if case == "missing" else data_dir
+    done = workspace.run(tiny_run(data, *BAD_INPUT[case]))
+    check_refused(done, case, workspace.run_dirs())
