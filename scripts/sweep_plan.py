@@ -85,30 +85,38 @@ def gpu_hours_per_run(task: str, config_dir: Path = CONFIG_DIR) -> Hours | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _recipe(task: str, config_dir: Path) -> tuple[Hours | None, int | None]:
-    """The task config's GPU-hours estimate and its ``task.epochs``."""
+def _recipe(task: str, config_dir: Path) -> tuple[Hours | None, dict[str, int | None]]:
+    """The task config's GPU-hours estimate and its budget (``task.epochs``,
+    ``task.max_updates``)."""
     path = config_dir / "task" / f"{task}.yaml"
     try:
         text = path.read_text()
     except OSError:
-        return None, None
-    epochs = (OmegaConf.load(path).get("task") or {}).get("epochs")
+        return None, {}
+    recipe = OmegaConf.load(path).get("task") or {}
+    budget = {key: recipe.get(key) for key in BUDGET_KEYS}
     header = " ".join(line.lstrip("#") for line in text.splitlines() if line.startswith("#"))
     found = _ESTIMATE.search(" ".join(header.split()))
     if found is None:
-        return None, epochs
+        return None, budget
     low = float(found["low"])
-    return (low, float(found["high"] or low)), epochs
+    return (low, float(found["high"] or low)), budget
+
+
+BUDGET_KEYS = ("epochs", "max_updates")
 
 
 def _run_hours(cfg: DictConfig, task: str, config_dir: Path) -> Hours | None:
-    """The recipe's estimate scaled by this run's epochs over the recipe's (``task.epochs=120``
-    costs 120/50 of a 50-epoch recipe)."""
-    hours, recipe_epochs = _recipe(task, Path(config_dir))
+    """The recipe's estimate scaled by this run's budget over the recipe's (``task.epochs=120``
+    costs 120/50 of a 50-epoch recipe; ``task.max_updates=72000`` 72/70 of a 70k recipe)."""
+    hours, budget = _recipe(task, Path(config_dir))
     if hours is None:
         return None
-    epochs = cfg.task.get("epochs")
-    scale = epochs / recipe_epochs if recipe_epochs and epochs else 1.0
+    scale = 1.0
+    for key in BUDGET_KEYS:
+        ours, recipe = cfg.task.get(key), budget.get(key)
+        if ours and recipe:
+            scale *= ours / recipe
     return hours[0] * scale, hours[1] * scale
 
 

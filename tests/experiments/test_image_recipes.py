@@ -73,10 +73,17 @@ def schedule_of(cfg: DictConfig):
     )
 
 
+IMAGE_BUILDERS = ("experiments.tasks.cifar10.build", "experiments.tasks.imagenet.build")
+
+
 def test_every_image_recipe_is_listed_here() -> None:
-    files = {path.stem for path in (CONFIG_DIR / "task").glob("*.yaml")}
-    assert set(RECIPES) <= files
-    assert files - set(RECIPES) == {"digits"}
+    """Every task config built by an image task module is one of the recipes tested here."""
+    files = {
+        path.stem
+        for path in (CONFIG_DIR / "task").glob("*.yaml")
+        if OmegaConf.load(path).task.build in IMAGE_BUILDERS
+    }
+    assert files == set(RECIPES)
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
