@@ -13,6 +13,7 @@ load records the md5 of the files it read.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import sys
 from dataclasses import dataclass, field
@@ -188,11 +189,30 @@ def split_validation(
     return (images[train_index], labels[train_index]), (images[val_index], labels[val_index])
 
 
+URL_ENV = "CIFAR10_URL"
+"""Set it to a mirror of the official archive (``cifar-10-python.tar.gz``) to download from it."""
+
+
 def download(data_dir: str | Path) -> None:
     """Download and extract the official archive with torchvision (which checks the archive's
-    md5 and skips the download when the extracted files are already intact)."""
+    md5 and skips the download when the extracted files are already intact). A failed download
+    is one RuntimeError naming the URL tried and how to place the files by hand."""
     from data.torchvision_compat import import_torchvision
 
     torchvision = import_torchvision()
+    dataset = torchvision.datasets.CIFAR10
+    url = os.environ.get(URL_ENV) or dataset.url
     Path(data_dir).mkdir(parents=True, exist_ok=True)
-    torchvision.datasets.CIFAR10(root=str(data_dir), train=True, download=True)
+    official, dataset.url = dataset.url, url
+    try:
+        dataset(root=str(data_dir), train=True, download=True)
+    except (OSError, RuntimeError) as error:
+        reason = str(getattr(error, "reason", "") or error).strip().splitlines()
+        raise RuntimeError(
+            f"could not download {url} ({reason[0] if reason else type(error).__name__}): "
+            f"download {dataset.filename} by hand (or set {URL_ENV} to a mirror) and extract it "
+            f"in {data_dir}, so that {folder(data_dir)}/ holds data_batch_1..5 and test_batch; "
+            f"then `python -m scripts.download_data cifar10 --check --data-dir {data_dir}`"
+        ) from None
+    finally:
+        dataset.url = official

@@ -20,6 +20,10 @@ from scripts.tables.curves import mean_curve
 from scripts.tables.grouping import Group
 
 LR_KEY = "optimizer.lr"
+STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (3, 2, 1, 2, 1, 2)))
+MARKERS = ("o", "s", "^", "D", "v", "x", "P", "*")
+"""Each line has its own dash pattern and marker as well as its colour, so lines that coincide
+(optimizers that train alike) stay distinguishable."""
 
 
 def _by_task(cells: list[Cell]) -> dict[str, list[Cell]]:
@@ -51,19 +55,30 @@ def learning_curves(table: TableResult, out_dir: Path) -> list[Path]:
         metrics = [m for m in metrics if any(curve for _, curve in curves[m])]
         if not metrics:
             continue
-        fig = Figure(figsize=(5.5 * len(metrics), 4.2), layout="constrained")
+        fig = Figure(figsize=(5.5 * len(metrics), 4.6), layout="constrained")
         axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+        handles: dict[str, object] = {}
         for axis, metric in zip(axes, metrics, strict=True):
-            for label, curve in curves[metric]:
+            for index, (label, curve) in enumerate(curves[metric]):
                 if curve is None:
                     continue
-                (line,) = axis.plot(curve.epochs, curve.mean, label=f"{label}, {curve.seeds} seeds")
+                (line,) = axis.plot(
+                    curve.epochs,
+                    curve.mean,
+                    color=f"C{index % 10}",
+                    linestyle=STYLES[index % len(STYLES)],
+                    marker=MARKERS[index % len(MARKERS)],
+                    markevery=max(1, len(curve.epochs) // 8),
+                    markersize=4,
+                    label=f"{label}, {curve.seeds} seed{'s' if curve.seeds != 1 else ''}",
+                )
+                handles.setdefault(line.get_label(), line)
                 axis.fill_between(
                     curve.epochs,
                     curve.mean - curve.std,
                     curve.mean + curve.std,
                     color=line.get_color(),
-                    alpha=0.2,
+                    alpha=0.15,
                     linewidth=0,
                 )
             axis.set_xlabel("epoch")
@@ -71,9 +86,14 @@ def learning_curves(table: TableResult, out_dir: Path) -> list[Path]:
             if metric in table.spec.log_y:
                 axis.set_yscale("log")
             axis.grid(alpha=0.3)
-            if axis.get_legend_handles_labels()[0]:
-                axis.legend(fontsize=7)
-        fig.suptitle(f"{table.spec.title} — {task}", fontsize=9)
+        if handles:  # one legend for every panel, below them: it covers no curve
+            fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+                       ncol=min(3, len(handles)), fontsize=7, frameon=False)  # fmt: skip
+        fig.suptitle(
+            f"{table.spec.title} — {task}\nmean ± 1 std over seeds (bands); each line has its "
+            "own dashes and markers, so lines that coincide stay visible",
+            fontsize=9,
+        )
         written += save_png_and_pdf(fig, out_dir, _stem(table, "curves", task, len(tasks)))
     return written
 
@@ -120,13 +140,14 @@ def lr_sensitivity(table: TableResult, out_dir: Path) -> list[Path]:
             continue
         fig = Figure(figsize=(5.5, 4.2), layout="constrained")
         axis = fig.subplots()
-        for label, points in lines.items():
+        for index, (label, points) in enumerate(lines.items()):
             points.sort()
             axis.errorbar(
                 [p[0] for p in points],
                 [p[1] for p in points],
                 yerr=[p[2] for p in points],
-                marker="o",
+                linestyle=STYLES[index % len(STYLES)],
+                marker=MARKERS[index % len(MARKERS)],
                 capsize=3,
                 label=label,
             )
@@ -136,7 +157,7 @@ def lr_sensitivity(table: TableResult, out_dir: Path) -> list[Path]:
             " / ".join(dict.fromkeys(f"{c.entry.metric} ({c.entry.statistic})" for c in cells))
         )
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
+        fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
         fig.suptitle(f"{table.spec.title} — {task}: learning-rate sensitivity", fontsize=9)
         written += save_png_and_pdf(fig, out_dir, _stem(table, "lr_sensitivity", task, len(tasks)))
     return written

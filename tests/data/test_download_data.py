@@ -35,3 +35,20 @@ def test_imagenet_check_counts_a_local_tree(tmp_path: Path, capsys: pytest.Captu
     write_imagenet(tmp_path, train_per_class=1, val_per_class=1)
     assert download_data.main(["imagenet", "--data-dir", str(tmp_path)]) == 0
     assert "3 classes, 3 training and 3 validation images" in capsys.readouterr().out
+
+
+def test_a_failed_download_names_the_url_the_folder_and_the_way_by_hand(tmp_path: Path) -> None:
+    """A real download attempt against an address that refuses (no network in CI either)."""
+    import os
+    import subprocess
+    import sys
+
+    url = "http://127.0.0.1:9/cifar-10-python.tar.gz"
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.download_data", "cifar10", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "CIFAR10_URL": url},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert url in line and "by hand" in line and f"{tmp_path}/cifar-10-batches-py/" in line
+    assert "Traceback" not in done.stderr

@@ -111,3 +111,11 @@ def test_sgd_coordinates_share_the_group_lr() -> None:
     event = LearningRateProbe(model, optimizer).epoch_event()
     rates = [value for key, value in event.items() if key.startswith("diag/lr")]
     assert len(rates) == 10 + 9 and all(rate == pytest.approx(0.05) for rate in rates)
+
+
+def test_plotting_a_path_that_is_not_a_run_is_one_line_and_exit_2(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        plot_lr_probe.main([str(tmp_path / "nope")])
+    assert stopped.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "is not a run directory" in line and "diagnostics.lr_probe=true" in line
