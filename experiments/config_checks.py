@@ -1,5 +1,5 @@
 """Refuse bad input before anything is written: one line naming the key, the value and what is
-allowed, exit code 2 (DESIGN.md, "Exit codes")."""
+allowed, exit code 2 (docs/architecture.md, "Exit codes")."""
 
 from __future__ import annotations
 

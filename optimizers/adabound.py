@@ -1,4 +1,4 @@
-"""AdaBound and AMSBound (Luo et al., ICLR 2019; PAPERS.md §1, "AdaBound / AMSBound")."""
+"""AdaBound and AMSBound (Luo et al., ICLR 2019; docs/papers.md §1, "AdaBound / AMSBound")."""
 
 from __future__ import annotations
 

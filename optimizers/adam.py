@@ -1,4 +1,4 @@
-"""Adam, AdamW and AMSGrad with a named ε placement (PAPERS.md §1, "Adam")."""
+"""Adam, AdamW and AMSGrad with a named ε placement (docs/papers.md §1, "Adam")."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class Adam(AdaptiveOptimizer):
 
     - ``eps_mode="sqrt_v_hat"`` (torch.optim.Adam): θ ← θ − η·m̂/(√v̂ + ε), m̂ = m/(1−β1^t),
       v̂ = v/(1−β2^t);
-    - ``eps_mode="sqrt_v"`` (the RAdam repository's Adam baselines, PAPERS.md §1):
+    - ``eps_mode="sqrt_v"`` (the RAdam repository's Adam baselines, docs/papers.md §1):
       θ ← θ − η·√(1−β2^t)/(1−β1^t) · m/(√v + ε). At t = 1, β2 = 0.999 the effective ε is
       √1000 ≈ 31.6× larger than in the torch form.
 

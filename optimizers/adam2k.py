@@ -1,4 +1,4 @@
-"""Adam-2k: Adam whose first updates only estimate v (Liu et al. 2020, §3.1; PAPERS.md §1)."""
+"""Adam-2k: Adam whose first updates only estimate v (Liu et al. 2020, §3.1; docs/papers.md §1)."""
 
 from __future__ import annotations
 

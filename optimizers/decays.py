@@ -15,7 +15,7 @@ update t. Where the reference code counts differently, the choice is stated here
   scheduler): fairseq sets the lr for the next update from ``num_updates`` after each update and
   calls ``step_update(0)`` before the first, so its update t uses t − 1 and its first update runs
   at ``warmup_init_lr`` (0 by default). Here the formulas take t itself: the warmup reaches the
-  peak lr on update ``warmup_updates`` and is never 0 on update 1 (PAPERS.md, "Step and epoch
+  peak lr on update ``warmup_updates`` and is never 0 on update 1 (docs/papers.md, "Step and epoch
   indexing"); the whole schedule runs one update ahead of fairseq's.
 - ``cosine`` (not from the papers; torch ``CosineAnnealingLR`` stepped per update, optax's
   ``cosine_decay_schedule``): uses t − 1, so update 1 has the full lr and ``min_lr`` is reached

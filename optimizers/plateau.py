@@ -2,7 +2,7 @@
 
 The rule watches one evaluated metric (``monitor``, e.g. ``val/loss``) and multiplies its scale by
 ``factor`` when the metric stops improving. Both libraries are reproduced exactly, because the
-Adam-decay blog used Keras (``tf.keras.callbacks.ReduceLROnPlateau(patience=5)``) and PAPERS.md
+Adam-decay blog used Keras (``tf.keras.callbacks.ReduceLROnPlateau(patience=5)``) and docs/papers.md
 (§1, "Warmup and decay schedules") notes two differences from torch:
 
 - **Improvement test** (``threshold_mode``): ``abs`` — better iff ``a < best − threshold`` (mode

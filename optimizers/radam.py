@@ -1,4 +1,4 @@
-"""Rectified Adam (Liu et al., ICLR 2020; PAPERS.md §1, "RAdam")."""
+"""Rectified Adam (Liu et al., ICLR 2020; docs/papers.md §1, "RAdam")."""
 
 from __future__ import annotations
 

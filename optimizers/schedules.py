@@ -1,6 +1,6 @@
 """Learning-rate schedules: ``build_schedule(spec, ...)`` turns ``cfg.schedule`` into an LRSchedule.
 
-Convention (PAPERS.md, "Step and epoch indexing"): a schedule is a pure function of the 1-based
+Convention (docs/papers.md, "Step and epoch indexing"): a schedule is a pure function of the 1-based
 index t of the update being applied, t = 1 for the first update. Before update t the loop sets
 each param group's lr to ``group_base_lr * schedule.factor(t)``. The factor is
 warmup(t) × main(t) × plateau scale: warmup (``optimizers.warmup``) and the main schedule

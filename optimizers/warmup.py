@@ -2,7 +2,8 @@
 
 A warmup never lives inside an optimizer (the RAdam repository's ``AdamW(warmup=...)`` does; here
 the same ramp is a factor the loop applies). Every warmup is positive at t = 1: an lr of 0 on the
-first update wastes it and collapses AdaBound's bounds to 0 (PAPERS.md, "Step and epoch indexing").
+first update wastes it and collapses AdaBound's bounds to 0 (docs/papers.md §1, "Step and epoch
+indexing").
 
 - ``linear``: lr_t = init_lr + t·(η − init_lr)/T_w while t < T_w, then η — the RAdam CIFAR
   ``AdamW`` ramp, whose ``state['step']`` is already incremented (1-based) when the lr is computed.

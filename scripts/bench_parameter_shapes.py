@@ -1,7 +1,7 @@
 """Parameter shapes of the benchmark models (the optimizer step only sees shapes).
 
 - ``resnet20``: bearpaw's CIFAR ResNet-20 (16/32/64 channels, BasicBlock, 1×1 conv + BN
-  downsampling shortcut): 272,474 parameters in 65 tensors (PAPERS.md §4).
+  downsampling shortcut): 272,474 parameters in 65 tensors (docs/papers.md §4).
 - ``resnet18``: torchvision's ResNet-18: 11,689,512 parameters in 62 tensors.
 - ``transformer_iwslt``: fairseq's ``transformer_iwslt_de_en`` (embed 512, FFN 1024, 6 + 6
   layers, post-norm, sinusoidal positions) with IWSLT'14 De-En vocabularies (8,848 German,

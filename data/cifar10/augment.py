@@ -2,7 +2,7 @@
 
 ``RandomCrop(32, padding=4)`` (zero padding) then ``RandomHorizontalFlip()``, then ``ToTensor()``
 and ``Normalize(mean, std)`` with the statistics of the RAdam and AdaBound repositories
-(PAPERS.md §2). A crop is fixed by its offsets (top, left) in the 40 × 40 padded image, each
+(docs/papers.md §2). A crop is fixed by its offsets (top, left) in the 40 × 40 padded image, each
 uniform in 0..8, and the flip by a fair coin. Both pipelines draw these from generators seeded
 by position (``data.seeding``), per sample (DataLoader path, in torchvision's draw order, so a
 sample equals torchvision's transform under the same seed) or per batch (device path), and

@@ -1,4 +1,5 @@
-"""ILSVRC2012 (ImageNet-1k) from local folders, as the RAdam ImageNet runs read it (PAPERS.md §2).
+"""ILSVRC2012 (ImageNet-1k) from local folders, as the RAdam ImageNet runs read it (docs/papers.md
+§2).
 
 Layout (torchvision ``ImageFolder``): ``<data_dir>/imagenet/{train,val}/<wnid>/*.JPEG``; the
 validation images must be sorted into the same class folders as the training images (the

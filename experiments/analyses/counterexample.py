@@ -2,11 +2,11 @@
 
 On x ∈ [−1, 1] the losses are linear, f_t(x) = g_t·x, with g_t = ``big`` when t mod ``period`` = 1
 and ``small`` otherwise; the sum of gradients over a period is positive, so the best fixed point
-is x = −1. Two instances (PAPERS.md §1, AdaBound section):
+is x = −1. Two instances (docs/papers.md §1, AdaBound section):
 
 - ``theorem1``: g = 3 every third step, −1 otherwise (C = 3), β1 = 0, β2 = 1/(1 + C²) = 0.1.
 - ``synthetic``: g = 1010 once every 101 steps, −10 otherwise — Reddi et al.'s synthetic
-  experiment, run with their β1 = 0.9, β2 = 0.99 (taken from that paper's §5, not PAPERS.md).
+  experiment, run with their β1 = 0.9, β2 = 0.99 (taken from that paper's §5, not docs/papers.md).
 
 Step sizes follow α_t = α/√t (the ``inverse_sqrt_t`` schedule applied by hand, as the training
 loop does: group lr = α·factor(t)) and the iterate is projected onto [−1, 1] after each update.

@@ -2,7 +2,7 @@
 
 Re-implemented from bearpaw/pytorch-classification ``models/cifar/resnet.py`` (Wei Yang), the
 file the RAdam repository copies as ``cifar_imagenet/models/cifar/resnet.py``. Only the
-BasicBlock variant is provided (PAPERS.md §2: "20-layer ResNet, 9 basic blocks").
+BasicBlock variant is provided (docs/papers.md §2: "20-layer ResNet, 9 basic blocks").
 
 Details that follow that code rather than the ResNet paper:
 - the downsampling shortcut is a strided 1×1 convolution + BatchNorm (the paper's CIFAR

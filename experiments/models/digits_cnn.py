@@ -1,4 +1,4 @@
-"""The embedded default task's CNN (DESIGN.md, "The embedded default task").
+"""The embedded default task's CNN (docs/architecture.md, "The embedded default task").
 
 conv(1→16, 3×3, pad 1) → ReLU → max-pool 2 → conv(16→32, 3×3, pad 1) → ReLU → max-pool 2
 → flatten → linear(128→64) → ReLU → linear(64→10): 13,706 parameters. No BatchNorm or dropout,

@@ -1,7 +1,7 @@
 """LeNet-5 for 32×32×3 images, as in the Adam-decay blog's CIFAR-10 experiment.
 
 The blog (tf.keras) names the architecture but not its details; Keras conventions are
-**assumed** (PAPERS.md §3): conv 6@5×5 'valid' → ReLU → max-pool 2 → conv 16@5×5 'valid' →
+**assumed** (docs/papers.md §3): conv 6@5×5 'valid' → ReLU → max-pool 2 → conv 16@5×5 'valid' →
 ReLU → max-pool 2 → flatten (16·5·5 = 400) → FC 120 → ReLU → FC 84 → ReLU → FC 10,
 62,006 parameters. ReLU (not LeCun's scaled tanh) and max pooling (not subsampling) are
 assumed. The model returns logits; Keras' final softmax lives in the cross-entropy loss.

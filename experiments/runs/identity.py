@@ -1,4 +1,5 @@
-"""Run identity (DESIGN.md): ``<runs_dir>/<sweep>/<task>/<optimizer>/<overrides>/seed=<s>``.
+"""Run identity (docs/architecture.md):
+``<runs_dir>/<sweep>/<task>/<optimizer>/<overrides>/seed=<s>``.
 
 The same command always finds the same directory: no dates, and operational keys never change it.
 ``<overrides>`` encodes every command-line override that changes the run's science, with values

@@ -1,5 +1,5 @@
 """CIFAR-10 image classification: the RAdam, AdaBound and Adam-decay-blog recipes
-(configs/task/cifar10_*.yaml; PAPERS.md §2–3).
+(configs/task/cifar10_*.yaml; docs/papers.md §2–3).
 
 Training batches come from one of two pipelines (``task.pipeline``): ``device`` keeps the
 training set on the GPU and augments there (``data.cifar10.device_pipeline``), ``dataloader``

@@ -1,9 +1,8 @@
 """One run as the tables see it: identity, status, metrics and cost, from ``summary.json`` or W&B.
 
-Everything the tables group by is in ``summary.json`` (DESIGN.md), so a record is built from that
-file alone; ``meta.json`` is read only when a table asks for the device (GPU- vs CPU-hours), and
-``metrics.jsonl`` only for learning curves.
-"""
+Everything the tables group by is in ``summary.json`` (docs/architecture.md), so a record is built
+from that file alone; ``meta.json`` is read only when a table asks for the device (GPU- vs CPU-
+hours), and ``metrics.jsonl`` only for learning curves."""
 
 from __future__ import annotations
 
@@ -80,7 +79,7 @@ def _device_from(value: Any) -> str | None:
 
 
 def record_from_summary(summary: Mapping[str, Any], name: str, path: Path | None) -> RunRecord:
-    """A record from the contents of one ``summary.json`` (keys: DESIGN.md)."""
+    """A record from the contents of one ``summary.json`` (keys: docs/architecture.md)."""
     best = summary.get("best") or {}
     headline = summary.get("headline") or {}
     return RunRecord(

@@ -19,7 +19,7 @@ torchvision = import_torchvision()
 T = torchvision.transforms
 TF = torchvision.transforms.functional
 
-# The RAdam / AdaBound repositories' normalization (PAPERS.md §2), written out independently.
+# The RAdam / AdaBound repositories' normalization (docs/papers.md §2), written out independently.
 PAPER_MEAN = (0.4914, 0.4822, 0.4465)
 PAPER_STD = (0.2023, 0.1994, 0.2010)
 UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))

@@ -1,9 +1,9 @@
 """Run ``python -m experiments.train`` as a real subprocess in a scratch directory.
 
-The engine's command-line contracts (DESIGN.md: run directory files, run identity, resume, lock,
-exit codes) are tested end to end: a real interpreter, real files, real signals. Each workspace
-has its own current directory (which must stay empty: no stray ``outputs/``) and ``runs_dir``.
-"""
+The engine's command-line contracts (docs/architecture.md: run directory files, run identity,
+resume, lock, exit codes) are tested end to end: a real interpreter, real files, real signals. Each
+workspace has its own current directory (which must stay empty: no stray ``outputs/``) and
+``runs_dir``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reddi et al.'s counterexample through the project's optimizers (PAPERS.md §1, AdaBound)."""
+"""Reddi et al.'s counterexample through the project's optimizers (docs/papers.md §1, AdaBound)."""
 
 from __future__ import annotations
 

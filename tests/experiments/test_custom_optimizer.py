@@ -1,6 +1,6 @@
-"""Bring your own optimizer (DESIGN.md, "Optimizer API"): a ``torch.optim.Optimizer`` defined
-outside the project, importable from the Python path, runs through the same sweep launcher, run
-store and table command as the presets:
+"""Bring your own optimizer (docs/architecture.md, "an optimizer"): a ``torch.optim.Optimizer``
+defined outside the project, importable from the Python path, runs through the same sweep
+launcher, run store and table command as the presets:
 
     PYTHONPATH=<dir> python -m experiments.train -m launcher=local '~optimizer' \\
         +optimizer._target_=my_optimizers.SignSGD +optimizer._partial_=true \\

@@ -18,7 +18,7 @@ from optimizers.schedules import build_schedule
 from tests.data.tiny_datasets import CIFAR_FOLDER, write_cifar, write_imagenet
 from tests.experiments.cli import CONFIG_DIR, Workspace, read_metrics, read_summary, train_env
 
-# The papers' recipes (PAPERS.md §2–3), written out independently of the config files.
+# The papers' recipes (docs/papers.md §2–3), written out independently of the config files.
 RECIPES = {
     "cifar10_resnet20": {
         "model": "experiments.models.cifar_resnet.resnet20",

@@ -1,6 +1,6 @@
-"""The run directory's lock (DESIGN.md): a second process for the same directory exits 2 naming
-the holder (pid@host); a ``running`` status with no live holder is a killed run, resumed by the
-next launch."""
+"""The run directory's lock (docs/architecture.md): a second process for the same directory exits
+2 naming the holder (pid@host); a ``running`` status with no live holder is a killed run, resumed
+by the next launch."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Image models: parameter counts against PAPERS.md §4, forward/backward at the real input size."""
+"""Image models: parameter counts against docs/papers.md §4, forward/backward at the real input
+size."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from experiments.models import cifar_resnet, densenet, imagenet_resnet, kuangliu
 
 class Spec(NamedTuple):
     factory: Callable[..., nn.Module]
-    parameters: int  # PAPERS.md §4, counted from independent re-implementations
+    parameters: int  # docs/papers.md §4, counted from independent re-implementations
     side: int  # the input images are side × side × 3
     classes: int  # the factory's default number of classes
 

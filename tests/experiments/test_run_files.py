@@ -1,5 +1,6 @@
-"""The run directory's files (DESIGN.md, "Run directory files") after one real run, and what the
-same command does afterwards (a finished run is not re-run; ``force=true`` re-runs it)."""
+"""The run directory's files (docs/architecture.md, "The run directory") after one real run, and
+what the same command does afterwards (a finished run is not re-run; ``force=true`` re-runs
+it)."""
 
 from __future__ import annotations
 

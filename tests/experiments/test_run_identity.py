@@ -1,5 +1,6 @@
-"""Run identity (DESIGN.md, "Contracts"): ``<runs_dir>/<sweep>/<task>/<optimizer>/<overrides>/
-seed=<s>``, no dates, operational keys never change the directory, scientific ones always do."""
+"""Run identity (docs/architecture.md, "Contracts"):
+``<runs_dir>/<sweep>/<task>/<optimizer>/<overrides>/seed=<s>``, no dates, operational keys never
+change the directory, scientific ones always do."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Idempotent sweeps (DESIGN.md, run identity and lock): launching a sweep again skips its finished
-runs, resumes the unfinished ones, re-runs with ``force=true``, and never lets two processes write
-one run directory — with Hydra's basic launcher (``launcher=inline``) and with submitit_local
-(``launcher=local``: a process per run). ``scripts.sweep_plan`` must predict each of these.
+"""Idempotent sweeps (docs/architecture.md, run identity and lock): launching a sweep again skips
+its finished runs, resumes the unfinished ones, re-runs with ``force=true``, and never lets two
+processes write one run directory — in this process (``launcher=inline``) and with a process per
+run (``launcher=local``). ``scripts.sweep_plan`` must predict each of these.
 
 Under submitit the jobs print into ``.submitit/``, so what a launch did is read from the run
 directories: a skipped run's files are untouched, and every launch that trains appends one entry

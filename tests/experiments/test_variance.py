@@ -1,4 +1,4 @@
-"""The variance analysis against RAdam's closed forms (PAPERS.md §1, "Variance simulation")."""
+"""The variance analysis against RAdam's closed forms (docs/papers.md §1, "Variance simulation")."""
 
 from __future__ import annotations
 

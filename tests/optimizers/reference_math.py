@@ -1,6 +1,6 @@
 """Float64 reference math for one update of every optimizer the suite ships.
 
-Written straight from /work/shared/PAPERS.md §1 (line numbers below refer to that file) and the
+Written straight from /work/shared/docs/papers.md §1 (line numbers below refer to that file) and the
 fixed API note, independently of the library in ``optimizers/``. Plain numpy, one parameter at a
 time: each ``*_update`` function takes the parameter ``theta`` and its gradient ``grad`` (float64
 arrays), the parameter's ``state`` (a dict, created empty and mutated in place) and the group's
@@ -27,7 +27,7 @@ def _next_step(state: dict, theta: Array) -> int:
 
 
 def _update_moments(state: dict, grad: Array, beta1: float, beta2: float) -> None:
-    """PAPERS.md line 13: m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; v_max = max(v_max, v)."""
+    """docs/papers.md §1: m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; v_max = max(v_max, v)."""
     state["exp_avg"] = beta1 * state["exp_avg"] + (1.0 - beta1) * grad
     state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1.0 - beta2) * grad * grad
     state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], state["exp_avg_sq"])
@@ -46,7 +46,7 @@ def adam_update(
     decoupled_weight_decay: bool = False,
     eps_mode: str = "sqrt_v_hat",
 ) -> Array:
-    """Adam / AdamW / AMSGrad (PAPERS.md lines 13-14).
+    """Adam / AdamW / AMSGrad (docs/papers.md lines 13-14).
 
     ``sqrt_v_hat`` (torch): θ ← θ − η·m̂/(√v̂ + ε), m̂ = m/(1−β1^t), v̂ = v/(1−β2^t).
     ``sqrt_v`` (the RAdam repository's baselines): θ ← θ − η·√(1−β2^t)/(1−β1^t)·m/(√v + ε).
@@ -72,21 +72,21 @@ def adam_update(
 
 
 def radam_rho(beta2: float, t: int) -> tuple[float, float]:
-    """PAPERS.md line 17: ρ∞ = 2/(1−β2) − 1; ρ_t = ρ∞ − 2tβ2^t/(1−β2^t). Returns (ρ∞, ρ_t)."""
+    """docs/papers.md §1: ρ∞ = 2/(1−β2) − 1; ρ_t = ρ∞ − 2tβ2^t/(1−β2^t). Returns (ρ∞, ρ_t)."""
     rho_inf = 2.0 / (1.0 - beta2) - 1.0
     rho_t = rho_inf - 2.0 * t * beta2**t / (1.0 - beta2**t)
     return rho_inf, rho_t
 
 
 def radam_rectifier(rho_inf: float, rho_t: float) -> float:
-    """PAPERS.md line 18: r_t = sqrt((ρ_t−4)(ρ_t−2)ρ∞ / ((ρ∞−4)(ρ∞−2)ρ_t))."""
+    """docs/papers.md §1: r_t = sqrt((ρ_t−4)(ρ_t−2)ρ∞ / ((ρ∞−4)(ρ∞−2)ρ_t))."""
     return math.sqrt(
         (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
     )
 
 
 def radam_is_rectified(rho_t: float, threshold: float, strict_threshold: bool) -> bool:
-    """PAPERS.md line 22: the code rule ρ_t ≥ threshold, torch's rule ρ_t > threshold."""
+    """docs/papers.md §1: the code rule ρ_t ≥ threshold, torch's rule ρ_t > threshold."""
     return rho_t > threshold if strict_threshold else rho_t >= threshold
 
 
@@ -104,7 +104,7 @@ def radam_update(
     degenerated_to_sgd: bool = True,
     decoupled_weight_decay: bool = True,
 ) -> Array:
-    """RAdam (PAPERS.md lines 17-24).
+    """RAdam (docs/papers.md lines 17-24).
 
     Rectified: θ ← θ − η·r_t·√(1−β2^t)/(1−β1^t)·m/(√v + ε) (line 19). Otherwise the momentum
     step θ ← θ − η·m/(1−β1^t), or, with ``degenerated_to_sgd=False``, nothing at all (line 20,
@@ -133,7 +133,7 @@ def radam_update(
 
 
 def adabound_bounds(final_lr: float, gamma: float, t: int) -> tuple[float, float]:
-    """PAPERS.md line 45: lower = f·(1 − 1/(γt+1)), upper = f·(1 + 1/(γt)); γ = 0 → [0, ∞).
+    """docs/papers.md §1: lower = f·(1 − 1/(γt+1)), upper = f·(1 + 1/(γt)); γ = 0 → [0, ∞).
 
     ``final_lr`` here is the scaled f of line 44 (final_lr · current lr / base lr).
     """
@@ -157,7 +157,7 @@ def adabound_update(
     amsbound: bool = False,
     decoupled_weight_decay: bool = False,
 ) -> Array:
-    """AdaBound / AMSBound (PAPERS.md lines 41-48).
+    """AdaBound / AMSBound (docs/papers.md lines 41-48).
 
     g ← g + wd·θ (coupled L2, line 42) unless decoupled; step = η·√(1−β2^t)/(1−β1^t)/(√v + ε)
     (line 43; AMSBound: v_max); f = final_lr·lr/base_lr (line 44); θ ← θ − clamp(step, lower,
@@ -190,7 +190,7 @@ def adam2k_update(
     freeze_steps: int = 2000,
     decoupled_weight_decay: bool = True,
 ) -> Array:
-    """Adam-2k (PAPERS.md line 29).
+    """Adam-2k (docs/papers.md §1).
 
     For t ≤ freeze_steps only v is updated (m and θ frozen, no decay). Afterwards Adam in the
     ``sqrt_v`` form with bias corrections by the global t (frozen steps included). In L2 mode the

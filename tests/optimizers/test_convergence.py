@@ -1,12 +1,12 @@
 """Every exported optimizer converges on Rosenbrock and on an ill-conditioned quadratic.
 
-DESIGN.md (testing strategy): per-optimizer settings chosen so that each should converge — the
-defaults do not always (AdaBound at its defaults diverges on Rosenbrock, tested below). The
-settings were chosen with the float64 reference math of ``reference_math.py``; the criterion is
-‖x − x*‖ < 1e-3 after ``steps`` updates, with lr_t = lr · decay^((t−1)/(steps−1)) set on the param
-group before update t (decay = 1: constant lr). Gradients come from a closure, as the training
-loop of a full-batch method would pass them. Weight decay is 0 everywhere (it moves the minimizer).
-"""
+docs/architecture.md ("Testing and speed"): per-optimizer settings chosen so that each should
+converge — the defaults do not always (AdaBound at its defaults diverges on Rosenbrock, tested
+below). The settings were chosen with the float64 reference math of ``reference_math.py``; the
+criterion is ‖x − x*‖ < 1e-3 after ``steps`` updates, with lr_t = lr · decay^((t−1)/(steps−1)) set
+on the param group before update t (decay = 1: constant lr). Gradients come from a closure, as the
+training loop of a full-batch method would pass them. Weight decay is 0 everywhere (it moves the
+minimizer)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,10 +134,11 @@ def test_converges(problem_name: str, name: str) -> None:
 
 
 def test_adabound_at_defaults_diverges_on_rosenbrock() -> None:
-    """DESIGN.md: AdaBound at its defaults (lr 1e-3, final_lr 0.1, γ 1e-3, constant lr) diverges.
+    """docs/architecture.md: AdaBound at its defaults (lr 1e-3, final_lr 0.1, γ 1e-3, constant lr)
+    diverges.
 
     Observed with the reference math: ‖x − x*‖ ≈ 1.09 after 1000 steps, then NaN before step 2000.
-    Why: by t ≈ 1000 the bounds [0.05, 0.2] (PAPERS.md line 46) force a per-coordinate step of at
+    Why: by t ≈ 1000 the bounds [0.05, 0.2] (docs/papers.md §1) force a per-coordinate step of at
     least 0.05 on m, momentum SGD with an lr of order 0.05 … 0.1, while Rosenbrock's curvature
     along the valley floor reaches ≈ 1000 (Hessian at x*: [[802, −400], [−400, 200]]): lr·λ ≫ 2.
     The same run with the bounds' lr decayed (the table above) converges.

@@ -140,7 +140,7 @@ def adabound_step(t: int, lr: float) -> torch.Tensor:
 @pytest.mark.parametrize("cls", [AdaBound, AMSBound])
 def test_adabound_effective_lr_is_the_clipped_step(cls: type) -> None:
     """lr 1e-3: the unclipped step ≈ 0.01/|g| is [2e-2, 5e-3, 333]; at t = 1 the bounds are
-    [1e-4, 100.1] (PAPERS.md) and the last coordinate binds; at t = 2, with the lr halved by a
+    [1e-4, 100.1] (docs/papers.md) and the last coordinate binds; at t = 2, with the lr halved by a
     schedule, f = 0.05 and the bounds are f·[1 − 1/(2γ+1), 1 + 1/(2γ)]."""
     gamma, final_lr, lr = 1e-3, 0.1, 1e-3
     param = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))

@@ -1,4 +1,4 @@
-"""Identities between algorithms and facts PAPERS.md §1 states, checked through the library.
+"""Identities between algorithms and facts docs/papers.md §1 states, checked through the library.
 
 Each test feeds explicit gradient sequences (open loop) in float64 and compares the library's
 parameters, state or diagnostics with a formula or with another optimizer of the library.
@@ -45,7 +45,7 @@ def run(
 
 
 def momentum_on_m_hat(grads: list[torch.Tensor], lr: float, beta1: float) -> torch.Tensor:
-    """PAPERS.md line 20: θ ← θ − η·m/(1−β1^t), with m = β1 m + (1−β1) g (from θ = 0)."""
+    """docs/papers.md §1: θ ← θ − η·m/(1−β1^t), with m = β1 m + (1−β1) g (from θ = 0)."""
     theta, m, rows = torch.zeros_like(grads[0]), torch.zeros_like(grads[0]), []
     for t, grad in enumerate(grads, start=1):
         m = beta1 * m + (1.0 - beta1) * grad
@@ -59,7 +59,7 @@ def momentum_on_m_hat(grads: list[torch.Tensor], lr: float, beta1: float) -> tor
 def test_radam_with_small_beta2_is_sgd_with_momentum_on_m_hat(
     beta2: float, rule: tuple[float, bool]
 ) -> None:
-    """PAPERS.md line 21: β2 ≤ 0.6 gives ρ∞ ≤ 4, so RAdam is SGD with momentum throughout.
+    """docs/papers.md §1: β2 ≤ 0.6 gives ρ∞ ≤ 4, so RAdam is SGD with momentum throughout.
 
     Edge case (β2 = 0.6, ρ_t ≥ 4): ρ∞ = 4 exactly, and ρ_t equals ρ∞ in float64 once β2^t is
     negligible (t ≳ 80); r_t would then be 0/0 (ρ∞ − 4 = 0), so the fallback must still apply.
@@ -81,7 +81,7 @@ def test_radam_with_small_beta2_is_sgd_with_momentum_on_m_hat(
     [(5.0, False, 6), (5.0, True, 6), (4.0, False, 5), (4.0, True, 5)],
 )
 def test_radam_first_rectified_step(threshold: float, strict: bool, first_rectified: int) -> None:
-    """PAPERS.md lines 17 and 22: at β2 = 0.999 the code rules rectify from t = 6, the paper's
+    """docs/papers.md lines 17 and 22: at β2 = 0.999 the code rules rectify from t = 6, the paper's
     ρ_t > 4 from t = 5. Checked on the trajectory: every earlier step is the momentum fallback,
     the first rectified step is not, and equals the rectified update of line 19."""
     lr, beta1, beta2, eps = 1e-2, 0.9, 0.999, 1e-8
@@ -112,7 +112,7 @@ def test_radam_first_rectified_step(threshold: float, strict: bool, first_rectif
 
 @pytest.mark.parametrize("strict", [True, False])
 def test_radam_strict_threshold_decides_at_equality(strict: bool) -> None:
-    """PAPERS.md line 22: ρ_t > threshold (strict) against ρ_t ≥ threshold. With β2 = 0.75,
+    """docs/papers.md §1: ρ_t > threshold (strict) against ρ_t ≥ threshold. With β2 = 0.75,
     ρ∞ = 7 exactly and ρ_t equals 7.0 in float64 once 2tβ2^t is below half an ulp of 7 (t ≥ 150
     with a wide margin): with threshold 7 the strict rule never rectifies, the other rectifies
     there with r_t = 1, i.e. the update η·√(1−β2^t)/(1−β1^t)·m/(√v + ε) (line 19)."""
@@ -138,7 +138,7 @@ def test_radam_strict_threshold_decides_at_equality(strict: bool) -> None:
 
 
 def test_radam_rho_values_match_the_paper() -> None:
-    """PAPERS.md line 17: ρ_1 = 1; for β2 = 0.999, ρ_4 ≈ 3.998, ρ_5 ≈ 4.996, ρ_6 ≈ 5.994."""
+    """docs/papers.md §1: ρ_1 = 1; for β2 = 0.999, ρ_4 ≈ 3.998, ρ_5 ≈ 4.996, ρ_6 ≈ 5.994."""
     grads = random_gradients(6, (3,), seed=3)
     param = torch.zeros(3, dtype=torch.float64, requires_grad=True)
     optimizer = optimizers.RAdam([param], betas=(0.9, 0.999))
@@ -188,9 +188,9 @@ def test_radam_effective_lr_in_each_regime(degenerated_to_sgd: bool) -> None:
 
 @pytest.mark.parametrize("amsbound", [False, True])
 def test_adabound_with_bounds_that_never_bind_is_adam_with_eps_on_sqrt_v(amsbound: bool) -> None:
-    """DESIGN.md testing strategy / PAPERS.md line 45: γ = 1e-12, final_lr = 1 keep the clamp
-    inside [≤5e-10, ≥2e9], so AdaBound is Adam in the sqrt_v form with coupled L2. ε = 1e-4 makes
-    the ε placement visible: the torch form must differ."""
+    """docs/architecture.md ("Testing and speed") / docs/papers.md §1: γ = 1e-12, final_lr = 1 keep
+    the clamp inside [≤5e-10, ≥2e9], so AdaBound is Adam in the sqrt_v form with coupled L2.
+    ε = 1e-4 makes the ε placement visible: the torch form must differ."""
     grads = random_gradients(400, (9,), seed=5)
     initial = torch.linspace(-1.0, 1.0, 9, dtype=torch.float64)
     common = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-4, "weight_decay": 1e-2}
@@ -225,7 +225,7 @@ def test_adabound_gamma_zero_has_no_upper_bound() -> None:
 
 
 def test_amsbound_denominator_never_decreases() -> None:
-    """PAPERS.md line 42: v_max = max(v_max, v) — monotone even when v itself shrinks."""
+    """docs/papers.md §1: v_max = max(v_max, v) — monotone even when v itself shrinks."""
     shrinking = [g * 10.0 * math.exp(-t / 30) for t, g in enumerate(random_gradients(300, (8,), 7))]
     param = torch.zeros(8, dtype=torch.float64, requires_grad=True)
     optimizer = optimizers.AMSBound([param])
@@ -250,7 +250,7 @@ ADABOUND_TABLE = {1: (1e-4, 100.1), 100: (0.0091, 1.1), 1000: (0.05, 0.2), 10000
 
 
 def test_adabound_bound_values_match_the_paper_table() -> None:
-    """PAPERS.md line 46 (γ = 1e-3, f = 0.1). A zero gradient makes the raw step η·…/ε huge (the
+    """docs/papers.md §1 (γ = 1e-3, f = 0.1). A zero gradient makes the raw step η·…/ε huge (the
     clamp returns the upper bound); a 1e6 gradient makes it ~1e-9 (the clamp returns the lower
     bound). The table is printed to 2-3 significant digits; the exact formula (line 45) is
     checked to 1e-12."""
@@ -269,7 +269,7 @@ def test_adabound_bound_values_match_the_paper_table() -> None:
 
 
 def test_adabound_bounds_follow_the_scheduled_lr() -> None:
-    """PAPERS.md line 44: f = final_lr · lr / base_lr: halving the group lr halves both bounds."""
+    """docs/papers.md §1: f = final_lr · lr / base_lr: halving the group lr halves both bounds."""
     param = torch.zeros(2, dtype=torch.float64, requires_grad=True)
     optimizer = optimizers.AdaBound([param], lr=1e-3, final_lr=0.1, gamma=1e-3)
     grad = torch.tensor([0.0, 1e6], dtype=torch.float64)
@@ -283,10 +283,10 @@ def test_adabound_bounds_follow_the_scheduled_lr() -> None:
 
 
 def test_rmsprop_update_is_adam_with_beta1_zero_without_bias_correction() -> None:
-    """DESIGN.md: RMSprop is Adam with β1 = 0 and no bias correction. Our Adam always corrects,
-    so trajectories cannot be equal; the identity that holds is per step: with β1 = 0 (m = g,
-    1−β1^t = 1) and the sqrt_v form, Adam's update is √(1−β2^t) times torch RMSprop's (α = β2),
-    because both keep the same uncorrected v from the same gradients."""
+    """docs/architecture.md: RMSprop is Adam with β1 = 0 and no bias correction. Our Adam always
+    corrects, so trajectories cannot be equal; the identity that holds is per step: with β1 = 0
+    (m = g, 1−β1^t = 1) and the sqrt_v form, Adam's update is √(1−β2^t) times torch RMSprop's
+    (α = β2), because both keep the same uncorrected v from the same gradients."""
     beta2, lr, eps = 0.9, 1e-3, 1e-8
     grads = random_gradients(200, (6,), seed=8)
     _, _, adam = run(
@@ -302,7 +302,7 @@ def test_rmsprop_update_is_adam_with_beta1_zero_without_bias_correction() -> Non
 
 
 def test_adam2k_freezes_m_and_theta_then_is_adam_by_global_step() -> None:
-    """PAPERS.md line 29: for t ≤ K only v moves (no decay either); afterwards the sqrt_v Adam
+    """docs/papers.md §1: for t ≤ K only v moves (no decay either); afterwards the sqrt_v Adam
     with bias correction by the global t, i.e. Adam resumed from (t = K, m = 0, v = v_K)."""
     freeze, steps = 20, 80
     hyper = {"lr": 1e-2, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.1}

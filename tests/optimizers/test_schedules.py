@@ -1,4 +1,4 @@
-"""Schedules against values computed by hand from the formulas (PAPERS.md §1, docstrings)."""
+"""Schedules against values computed by hand from the formulas (docs/papers.md §1, docstrings)."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ NMT_UPDATES = [1, 2, 3, 999, 3999, 4000, 4001, 12345, 35000, 69999, 70000]
 def test_warmup_linear_decay_is_the_radam_schedule_one_update_ahead(warmup, init, lr, max_update):
     """fairseq sets the lr of the next update from ``num_updates`` after each update (and from
     0 before the first), so its update t runs at step_update(t − 1); here update t runs at
-    step_update(t): the same curve, one update earlier (PAPERS.md, step indexing)."""
+    step_update(t): the same curve, one update earlier (docs/papers.md, step indexing)."""
     spec = {"name": "warmup_linear_decay", "warmup_updates": warmup, "warmup_init_lr": init,
             "min_lr": 1e-9, "max_update": None}  # fmt: skip
     schedule = make(spec, base_lr=lr, total_steps=max_update)

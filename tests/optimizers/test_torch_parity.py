@@ -1,4 +1,4 @@
-"""The library against torch.optim wherever the semantics coincide (PAPERS.md §1, API note).
+"""The library against torch.optim wherever the semantics coincide (docs/papers.md §1, API note).
 
 Closed loop: a small float64 regression problem trained with real autograd gradients, two param
 groups with different hyperparameters, and an lr schedule applied between steps. Both optimizers

@@ -1,4 +1,4 @@
-"""The translation numbers of PAPERS.md §3 that ``results/reference/`` must hold:
+"""The translation numbers of docs/papers.md §3 that ``results/reference/`` must hold:
 (paper, task, optimizer, metric, statistic, value, ±). BLEU is the averaged model's
 (``avg/test/bleu``: the last 10 epoch snapshots, as the RAdam repository's eval.sh); the one
 row without a value is fairseq's own IWSLT recipe, a second reference of the suite's own."""

@@ -15,8 +15,8 @@ from scripts.bench_parameter_shapes import SHAPE_SETS
 @pytest.mark.parametrize(
     "name, tensors, parameters",
     [
-        ("resnet20", 65, 272_474),  # PAPERS.md §4
-        ("resnet18", 62, 11_689_512),  # PAPERS.md §4 (torchvision)
+        ("resnet20", 65, 272_474),  # docs/papers.md §4
+        ("resnet18", 62, 11_689_512),  # docs/papers.md §4 (torchvision)
         ("transformer_iwslt", 182, 39_469_056),  # counted by hand below
     ],
 )

@@ -1,4 +1,4 @@
-"""The papers' numbers as data: every number of PAPERS.md §3 is an entry, with its fields."""
+"""The papers' numbers as data: every number of docs/papers.md §3 is an entry, with its fields."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from scripts.tables.reference import (
 from tests.scripts.published_lm import PUBLISHED_LM
 from tests.scripts.published_nmt import PUBLISHED_NMT
 
-# (paper, task, optimizer, metric, statistic, value, ±), copied from PAPERS.md §3 (the blog's
+# (paper, task, optimizer, metric, statistic, value, ±), copied from docs/papers.md §3 (the blog's
 # fractions × 100: the suite logs accuracy in percent). The language-modelling and translation
 # rows live beside this file (published_lm.py, published_nmt.py).
 PAPERS_SECTION_3 = [

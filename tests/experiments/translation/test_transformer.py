@@ -1,4 +1,4 @@
-"""fairseq's Transformers: parameter counts, the details PAPERS.md §2 lists, fused attention,
+"""fairseq's Transformers: parameter counts, the details docs/papers.md §2 lists, fused attention,
 and incremental decoding against full recomputation."""
 
 from __future__ import annotations
