@@ -108,6 +108,30 @@ def micro_batches(batches: Iterator[Batch], update_freq: int) -> Iterator[list[B
         yield group
 
 
+def accumulate_gradients(
+    task: Task,
+    forward: nn.Module,
+    group: list[Batch],
+    update: int,
+    meter: TrainMeter,
+    device: torch.device,
+    world: World,
+    options: LoopOptions,
+) -> None:
+    """The gradient of one update: each micro-batch's summed loss divided by the units of the
+    whole update (every micro-batch of every rank) and multiplied by the world size that DDP's
+    gradient average divides by, so W ranks equal one process accumulating their W batches."""
+    normaliser = max(sum(batch.global_units for batch in group), 1) / world.world_size
+    for index, batch in enumerate(group):
+        batch = batch.to(device)
+        accumulating = world.distributed and index < len(group) - 1
+        with forward.no_sync() if accumulating else nullcontext():
+            with options.autocast(device):
+                loss_sum, stats = task.train_step(forward, batch)
+            (loss_sum / normaliser).backward()
+        meter.add(update, loss_sum, batch.global_units, stats)
+
+
 def evaluate(
     task: Task,
     model: nn.Module,
@@ -240,17 +264,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                 factor = schedule.factor(update) * group[0].lr_scale
                 for param_group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
                     param_group["lr"] = base_lr * factor
-                # Each rank's summed loss over the units of the whole update (every micro-batch of
-                # every rank), times the world size that DDP's gradient average divides by.
-                normaliser = max(sum(batch.global_units for batch in group), 1) / world.world_size
-                for index, batch in enumerate(group):
-                    batch = batch.to(device)
-                    accumulating = world.distributed and index < len(group) - 1
-                    with forward.no_sync() if accumulating else nullcontext():
-                        with options.autocast(device):
-                            loss_sum, stats = task.train_step(forward, batch)
-                        (loss_sum / normaliser).backward()
-                    meter.add(update, loss_sum, batch.global_units, stats)
+                accumulate_gradients(task, forward, group, update, meter, device, world, options)
                 grad_norm = None
                 if options.clip_grad_norm is not None:
                     grad_norm = nn.utils.clip_grad_norm_(model.parameters(), options.clip_grad_norm)
@@ -353,7 +367,24 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
         recorder.close()
     if not world.is_main:
         return exit_code
+    seconds = wall_before + time.perf_counter() - session_started
+    return close_run(cfg, prepared, recorder, state, world, status, outcome, exit_code, seconds)
 
+
+def close_run(
+    cfg: DictConfig,
+    prepared: PreparedRun,
+    recorder: Recorder,
+    state: LoopState,
+    world: World,
+    status: str,
+    outcome: dict[str, Any],
+    exit_code: int,
+    seconds: float,
+) -> int:
+    """Write ``summary.json`` (a full disk: one line, exit 1), drop the checkpoint when
+    ``keep_checkpoint=none``, and say where the results are; returns the exit code."""
+    run, task, device, calendar = prepared.run, prepared.task, prepared.device, prepared.calendar
     steps = outcome.get("diverged_at", state.update)
     try:
         summary = recorder.finish(
@@ -365,7 +396,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                 "at_best": state.at_best,
                 "steps": steps,
                 "epochs": calendar.epoch_float(steps),
-                "time_total": wall_before + time.perf_counter() - session_started,
+                "time_total": seconds,
                 "time_train": state.time,
                 "time_optimizer": state.time_optimizer,
                 "throughput": {"unit": task.unit, "per_s": state.units / max(state.time, 1e-9)},
