@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from experiments.distributed import World, all_reduce_min, all_reduce_sum, sum_statistics
+from experiments.distributed import World, all_reduce_min, sum_statistics
 
 NO_DIVERGENCE = 2**62
 """The flag's value while every update was finite (a MIN reduction keeps the first bad one)."""
@@ -65,7 +65,11 @@ class TrainMeter:
     ``state`` / ``__init__(saved=...)`` carry a window's sums across a checkpoint, so a resumed
     run logs the same numbers."""
 
-    def __init__(self, device: torch.device, saved: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self, device: torch.device, saved: Mapping[str, float] | None = None, carry: bool = True
+    ) -> None:
+        """``saved``: a window ``state`` returned (its sums are over every rank, so only one
+        rank, ``carry``, takes them back; the units and updates are the same on every rank)."""
         self.device = device
         saved = dict(saved or {})
         self.units = float(saved.pop("@units", 0.0))
@@ -73,6 +77,7 @@ class TrainMeter:
         self.carried = {
             key: torch.tensor(value, dtype=torch.float64, device=device)
             for key, value in saved.items()
+            if carry
         }
         self.losses: list[Tensor] = []
         self.loss_updates: list[int] = []
@@ -116,28 +121,24 @@ class TrainMeter:
         return None if first == NO_DIVERGENCE else first
 
     def read(self, world: World) -> Window:
-        """Reduce and read the window (one host read), then start a new one."""
-        sums = self._sums()
-        keys = sorted(sums)
-        stacked = torch.stack([sums[key] for key in keys]) if keys else torch.zeros(0)
-        stacked = all_reduce_sum(stacked.to(self.device, torch.float64), world)
-        first = all_reduce_min(self._first_bad(), world)
-        host = torch.cat([stacked, first.to(torch.float64).reshape(1)]).tolist()
-        totals = dict(zip(keys, host[:-1], strict=True))
+        """Reduce and read the window (at a log point), then start a new one."""
+        totals = sum_statistics(self._sums(), world, self.device)
+        first = int(all_reduce_min(self._first_bad(), world).item())
         units = max(self.units, 1.0)  # a window without units (only empty batches) logs zeros
         grad_norm = totals.pop("grad_norm", None)
         if grad_norm is not None:  # every rank holds the same global norm
             grad_norm /= max(self.updates, 1) * world.world_size
         means = {key: value / units for key, value in totals.items()}
-        diverged = None if int(host[-1]) == NO_DIVERGENCE else int(host[-1])
+        diverged = None if first == NO_DIVERGENCE else first
         window = Window(diverged, self.units, self.updates, means, grad_norm)
         self.carried, self.losses, self.loss_updates, self.values = {}, [], [], {}
         self.units, self.updates = 0.0, 0
         return window
 
-    def state(self) -> dict[str, float]:
-        """The window so far as host numbers (reads the device; checkpoints only)."""
-        saved = {key: float(value) for key, value in self._sums().items()}
+    def state(self, world: World) -> dict[str, float]:
+        """The window so far, summed over every rank, as host numbers (a collective that reads
+        the device: every rank calls it when a checkpoint is written)."""
+        saved = sum_statistics(self._sums(), world, self.device)
         return {**saved, "@units": self.units, "@updates": float(self.updates)}
 
 

@@ -196,7 +196,8 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
     if saved is not None and world.is_main:
         print(f"resuming {run.path} from step {state.update}", flush=True)
 
-    meter, step_timer = TrainMeter(device, state.window), StepTimer(device)
+    meter = TrainMeter(device, state.window, carry=world.is_main)
+    step_timer = StepTimer(device)
     session_started, wall_before = time.perf_counter(), state.time_wall
     lap_started = time.perf_counter()  # training time accrues between sync points
 
@@ -213,7 +214,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
         lap_started = now
 
     def save_checkpoint() -> None:
-        state.window = meter.state()
+        state.window = meter.state(world)
         state.time_wall = wall_before + time.perf_counter() - session_started
         if world.is_main:
             checkpoint.save(
