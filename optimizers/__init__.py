@@ -3,6 +3,7 @@
 from optimizers.adabound import AdaBound, AMSBound
 from optimizers.adam import Adam, AdamW, AMSGrad
 from optimizers.adam2k import Adam2k
+from optimizers.ntasgd import NTASGD
 from optimizers.radam import RAdam
 from optimizers.torch_optimizers import SGD, Adagrad, RMSprop
 
@@ -17,4 +18,5 @@ __all__ = [
     "AdaBound",
     "AMSBound",
     "Adam2k",
+    "NTASGD",
 ]

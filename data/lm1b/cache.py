@@ -1,0 +1,202 @@
+"""The One Billion Word vocabulary and token ids, built once per source and threshold and cached.
+
+``<data_dir>/lm1b-cache/<source>-threshold<k>/`` holds ``vocab.json`` (``Vocabulary``),
+``train.ids`` and ``heldout.ids`` (int32, read through a memory map: ``data.token_stream``) and
+``manifest.json``: the source's fingerprint (file names and sizes), the threshold, the SHA-256 of
+``vocab.json``, and every shard's offset, token and sentence count. Building reads the training
+shards twice (count, then encode; a progress bar on a terminal) and the held-out shards once,
+never holding more than one chunk of lines as strings. A cache whose manifest does not match the
+corpus or the threshold is built again; one whose ``vocab.json`` does not match its recorded
+checksum, or whose id files have the wrong size, is rebuilt with a line saying so. A file lock
+makes concurrent runs of a sweep build it once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from data.lm1b.files import RELEASE_SENTENCES, Corpus
+from data.token_stream.id_files import IdFileWriter, open_ids
+from data.token_stream.vocabulary import NEWLINE_EOS, Vocabulary, count_words, file_sha256
+
+CACHE_FOLDER = "lm1b-cache"
+FORMAT = 1
+CHUNK_LINES = 50_000
+
+
+@dataclass(frozen=True)
+class ShardSpan:
+    name: str
+    offset: int
+    length: int
+    """Tokens (words and end-of-sentence tokens) of the shard."""
+    sentences: int
+
+
+@dataclass(frozen=True)
+class TokenCorpus:
+    """The encoded corpus: ``train`` and ``heldout`` are memory-mapped int32 id arrays, each the
+    concatenation of its shards (``*_shards`` give their spans)."""
+
+    vocabulary: Vocabulary
+    train: np.ndarray
+    train_shards: tuple[ShardSpan, ...]
+    heldout: np.ndarray
+    heldout_shards: tuple[ShardSpan, ...]
+    source: str
+    path: Path
+    checksums: dict[str, str]
+
+
+def cache_dir(data_dir: str | Path, source: str, threshold: int) -> Path:
+    return Path(data_dir) / CACHE_FOLDER / f"{source}-threshold{threshold}"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def load_or_build(
+    corpus: Corpus,
+    data_dir: str | Path,
+    threshold: int,
+    *,
+    log: Callable[[str], None] = lambda line: print(line, flush=True),
+) -> TokenCorpus:
+    """The cached ids of ``corpus`` at ``threshold``, building (or rebuilding) them first when
+    needed (module docstring)."""
+    path = cache_dir(data_dir, corpus.source, threshold)
+    with _locked(path):
+        manifest = _read_manifest(path)
+        fresh = (
+            manifest is not None
+            and manifest.get("format") == FORMAT
+            and manifest.get("fingerprint") == corpus.fingerprint()
+            and manifest.get("threshold") == threshold
+        )
+        if fresh:
+            problem = _integrity_problem(path, manifest)
+            if problem is None:
+                return _open(path, manifest)
+            log(f"lm1b: {problem}: rebuilding the cache in {path}")
+        else:
+            log(f"lm1b: building the vocabulary and token-id cache in {path} (once per source)")
+        _build(corpus, path, threshold, log)
+        return _open(path, _read_manifest(path))
+
+
+def _read_manifest(path: Path) -> dict | None:
+    try:
+        return json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _integrity_problem(path: Path, manifest: dict) -> str | None:
+    vocab = path / "vocab.json"
+    if not vocab.is_file() or file_sha256(vocab) != manifest["vocabulary"]["sha256"]:
+        return f"the vocabulary cache {vocab} does not match its checksum"
+    for split in ("train", "heldout"):
+        ids = path / f"{split}.ids"
+        expected = manifest[split]["tokens"] * 4
+        if not ids.is_file() or ids.stat().st_size != expected:
+            return f"the token-id cache {ids} does not match its size in the manifest"
+    return None
+
+
+def _open(path: Path, manifest: dict) -> TokenCorpus:
+    spans = {
+        split: tuple(ShardSpan(**shard) for shard in manifest[split]["shards"])
+        for split in ("train", "heldout")
+    }
+    return TokenCorpus(
+        vocabulary=Vocabulary.load(path / "vocab.json"),
+        train=open_ids(path / "train.ids", manifest["train"]["tokens"]),
+        train_shards=spans["train"],
+        heldout=open_ids(path / "heldout.ids", manifest["heldout"]["tokens"]),
+        heldout_shards=spans["heldout"],
+        source=manifest["source"],
+        path=path,
+        checksums={
+            f"lm1b/{manifest['source']}": manifest["fingerprint"],
+            f"lm1b/vocab.json(threshold={manifest['threshold']})": manifest["vocabulary"]["sha256"],
+        },
+    )
+
+
+def _chunks(lines: Iterator[str], size: int = CHUNK_LINES) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _progress(shards: Iterator, total: int, what: str) -> Iterator:
+    return tqdm(shards, total=total, desc=f"lm1b: {what}", unit="shard", disable=None)
+
+
+def _build(corpus: Corpus, path: Path, threshold: int, log: Callable[[str], None]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    counts: Counter = Counter({NEWLINE_EOS: 0})
+    for _, lines in _progress(corpus.train(), corpus.train_shards, "counting words"):
+        count_words(lines, counts, NEWLINE_EOS)
+    vocabulary = Vocabulary.from_counts(counts, threshold, NEWLINE_EOS)
+    del counts
+    sha256 = vocabulary.save(partial / "vocab.json")
+    manifest: dict = {
+        "format": FORMAT,
+        "source": corpus.source,
+        "fingerprint": corpus.fingerprint(),
+        "threshold": threshold,
+        "vocabulary": {"sha256": sha256, "size": len(vocabulary)},
+    }
+    for split, shards, total in (
+        ("train", corpus.train, corpus.train_shards),
+        ("heldout", corpus.heldout, None),
+    ):
+        spans = []
+        with IdFileWriter(partial / f"{split}.ids") as writer:
+            for name, lines in _progress(shards(), total, f"encoding {split}"):
+                offset, sentences = writer.count, 0
+                for chunk in _chunks(lines):
+                    ids = vocabulary.encode_lines(chunk, skip_empty=True)
+                    sentences += int(np.count_nonzero(ids == vocabulary.eos_id))
+                    writer.append(ids)
+                spans.append(
+                    {"name": name, "offset": offset, "length": writer.count - offset,
+                     "sentences": sentences}
+                )  # fmt: skip
+        sentences = sum(span["sentences"] for span in spans)
+        manifest[split] = {"tokens": writer.count, "sentences": sentences, "shards": spans}
+        if sentences != RELEASE_SENTENCES[split]:
+            log(
+                f"lm1b: {split} holds {sentences:,} sentences in {len(spans)} shards; the r13 "
+                f"release has {RELEASE_SENTENCES[split]:,} (a partial or different copy)"
+            )
+    (partial / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(partial, path)

@@ -1,0 +1,76 @@
+"""Penn Treebank with the AdaBelief repository's AWD-LSTM rerun of the AdaBound paper
+(configs/task/ptb_lstm{1,2,3}.yaml).
+
+Training as that code's ``main.py``: the training ids ``batchify``'d into ``task.batch_size``
+columns, AWD-LSTM's random BPTT windows (N(70, 5), half length with probability 0.05, lr scaled
+by drawn length / 70) drawn per epoch from the seed, the hidden state reset at each epoch's
+start (``RandomBpttPlan``). Evaluation: ``val`` in 10 columns and ``test`` in 1, in windows of
+``task.bptt`` rows, as its ``evaluate``. ``task.selection`` is the protocol: ``test/ppl`` (the
+rerun's: its "valid" pass reads the test set, and the reported number is the test perplexity of
+the checkpoint with the best test perplexity) or ``val/ppl`` (a proper validation-selected one).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from data.ptb.files import load_ptb
+from data.token_stream.columns import Columns
+from experiments.tasks.language_model import recipe_keys
+from experiments.tasks.language_model.lm1b import zipf_tokens
+from experiments.tasks.language_model.plans import EvalStream, RandomBpttPlan
+from experiments.tasks.language_model.task import LanguageModelTask
+
+SPLITS = ("val", "test")
+PTB_VOCABULARY = 10_000
+PTB_TOKENS = {"train": 929_589, "valid": 73_760, "test": 82_430}
+
+
+def _task(cfg: DictConfig, vocabulary: int, ids: dict[str, np.ndarray], seed: int,
+          checksums: dict[str, str]) -> LanguageModelTask:  # fmt: skip
+    batch_size = recipe_keys.positive_int(cfg, "batch_size")
+    bptt = recipe_keys.positive_int(cfg, "bptt")
+    epochs = recipe_keys.positive_int(cfg, "epochs")
+    columns = {
+        "val": (ids["valid"], recipe_keys.positive_int(cfg, "val_batch_size")),
+        "test": (ids["test"], recipe_keys.positive_int(cfg, "test_batch_size")),
+    }
+    selection = recipe_keys.selection(cfg, SPLITS)
+    streams = {
+        split: EvalStream(tokens, Columns.batchified(0, len(tokens), count), bptt)
+        for split, (tokens, count) in columns.items()
+    }
+    return LanguageModelTask(
+        model=instantiate(cfg.model, vocab_size=vocabulary),
+        plan=RandomBpttPlan(ids["train"], batch_size, bptt, seed),
+        eval_streams=streams,
+        batch_size=batch_size,
+        epochs=epochs,
+        headline=cfg.headline,
+        selection=selection,
+        checksums=checksums,
+    )
+
+
+def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> LanguageModelTask:
+    for key in ("batch_size", "bptt", "val_batch_size", "test_batch_size", "epochs"):
+        recipe_keys.positive_int(cfg, key)
+    recipe_keys.selection(cfg, SPLITS)
+    ptb = load_ptb(data_dir)
+    return _task(cfg, len(ptb.vocabulary), ptb.ids, seed, ptb.checksums)
+
+
+def synthetic(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device
+) -> LanguageModelTask:
+    """The recipe on synthetic Zipfian streams of PTB's vocabulary and split sizes (for
+    ``scripts.bench_train``; nothing is read)."""
+    generator = np.random.default_rng(seed)
+    ids = {
+        split: zipf_tokens(count, PTB_VOCABULARY, generator).astype(np.int64)
+        for split, count in PTB_TOKENS.items()
+    }
+    return _task(cfg, PTB_VOCABULARY, ids, seed, {})

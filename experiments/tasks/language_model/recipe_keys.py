@@ -1,0 +1,47 @@
+"""Checks of the language-model recipes' keys: one line naming the key and what is allowed
+(``ConfigError``, exit 2), before any data is read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from omegaconf import DictConfig
+
+from experiments.config_checks import ConfigError
+
+
+def positive_int(cfg: DictConfig, key: str) -> int:
+    value = cfg.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"task.{key}={value!r} is invalid: an integer >= 1")
+    return value
+
+
+def choice(cfg: DictConfig, key: str, allowed: Sequence[str]) -> str:
+    value = cfg.get(key)
+    if value not in allowed:
+        raise ConfigError(f"task.{key}={value!r} is invalid: one of {', '.join(allowed)}")
+    return value
+
+
+def selection(cfg: DictConfig, splits: Sequence[str]) -> str | None:
+    """``task.selection`` (null: the contract's default), a ``<split>/loss|ppl`` of this task."""
+    value = cfg.get("selection")
+    if value is None:
+        return None
+    allowed = [f"{split}/{leaf}" for split in splits for leaf in ("ppl", "loss")]
+    if value not in allowed:
+        raise ConfigError(f"task.selection={value!r} is invalid: one of {', '.join(allowed)}")
+    return value
+
+
+def cutoffs(values: Sequence[int], vocabulary: int, key: str) -> list[int]:
+    """Adaptive-softmax cutoffs: positive, strictly increasing, below the vocabulary size."""
+    found = [int(v) for v in values]
+    increasing = all(b > a for a, b in zip(found, found[1:], strict=False))
+    if not found or found[0] < 1 or not increasing or found[-1] >= vocabulary:
+        raise ConfigError(
+            f"{key}={found} is invalid with a {vocabulary:,}-word vocabulary: positive, strictly "
+            "increasing and below the vocabulary size (scale them down for a small corpus)"
+        )
+    return found

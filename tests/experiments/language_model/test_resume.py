@@ -1,0 +1,94 @@
+"""SIGKILL in the middle of an epoch, then the same command again: the language-model runs end
+with the same ``metrics.jsonl`` (``time`` excepted) and ``summary.json`` metrics as uninterrupted
+ones — the carried hidden state, the position in the epoch's random BPTT windows (PTB) or in the
+epoch's shuffled shards (One Billion Word), the dropout RNG and NT-ASGD's averaging state all
+come back from ``checkpoint.pt``."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.experiments.cli import (
+    Workspace,
+    assert_same_run,
+    read_summary,
+    run_concurrently,
+    train_env,
+)
+from tests.experiments.language_model.lm_configs import TINY_LM1B, TINY_PTB, write_corpora
+
+PTB_RUN = (
+    "task=ptb_lstm1", *TINY_PTB, "optimizer=ntasgd", "optimizer.lr=4", "optimizer.nonmono=1",
+    "task.epochs=2", "eval_every=6", "checkpoint_every=7", "log_every=1", "device=cpu",
+    "deterministic=true",
+)  # fmt: skip
+"""≈ 56 steps over 2 epochs of random-length windows, NT-ASGD switching to averaging early."""
+PTB_KILL = 45
+"""The switch fires at the evaluation of step 30; the checkpoint of step 42 is inside epoch 2
+(epochs of ≈ 28 windows)."""
+LM1B_RUN = (
+    "task=lm1b_lstm", *TINY_LM1B, "task.epochs=2", "eval_every=40", "checkpoint_every=25",
+    "log_every=1", "device=cpu", "deterministic=true",
+)  # fmt: skip
+LM1B_KILL = 230
+"""156 steps per epoch; the checkpoint of step 225 is in the middle of the epoch's second shard."""
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_corpora(tmp_path_factory.mktemp("corpora"))
+
+
+def uninterrupted(root: Path, overrides: tuple[str, ...]) -> Path:
+    finished = Workspace.create(root).run(overrides)
+    assert finished.returncode == 0, finished.describe()
+    return finished.run_dir
+
+
+def killed_and_resumed(root: Path, overrides: tuple[str, ...], step: int) -> tuple[dict, Path]:
+    workspace = Workspace.create(root)
+    killed = workspace.run(overrides, env=train_env(OPTREPRO_FAULT=f"kill-after-step:{step}"))
+    assert killed.returncode == -signal.SIGKILL, killed.describe()
+    assert read_summary(killed.run_dir)["status"] == "running"
+    saved = torch.load(killed.run_dir / "checkpoint.pt", weights_only=True)
+    resumed = workspace.run(overrides)
+    assert resumed.returncode == 0, resumed.describe()
+    assert "resuming" in resumed.stdout
+    return saved, resumed.run_dir
+
+
+def pair(data_dir: Path, factory: pytest.TempPathFactory, run: tuple, kill: int) -> dict:
+    overrides = (f"data_dir={data_dir}", *run)
+    jobs: dict[str, Callable[[], object]] = {
+        "reference": partial(uninterrupted, factory.mktemp("reference"), overrides),
+        "resumed": partial(killed_and_resumed, factory.mktemp("killed"), overrides, kill),
+    }
+    return {name: future.result() for name, future in run_concurrently(jobs).items()}
+
+
+def test_a_ptb_run_killed_mid_epoch_resumes_exactly(
+    data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    runs = pair(data_dir, tmp_path_factory, PTB_RUN, PTB_KILL)
+    saved, resumed = runs["resumed"]
+    assert saved["loop"]["position"] > 0, "the checkpoint is inside an epoch"
+    assert saved["task"]["hidden"], "with the carried hidden state"
+    assert saved["optimizer"]["ntasgd"]["averaging"], "after NT-ASGD switched to averaging"
+    assert_same_run(resumed, runs["reference"])
+
+
+@pytest.mark.slow
+def test_an_lm1b_run_killed_mid_shard_resumes_exactly(
+    data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    runs = pair(data_dir, tmp_path_factory, LM1B_RUN, LM1B_KILL)
+    saved, resumed = runs["resumed"]
+    assert saved["loop"]["epoch"] == 1 and saved["loop"]["position"] > 0
+    assert saved["task"]["hidden"]
+    assert_same_run(resumed, runs["reference"])
