@@ -78,7 +78,7 @@ def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
 
 def task_builder(path: object) -> Any:
     """The function ``task.build`` names: ``package.module.function``, imported and checked to be
-    callable (one line when it cannot be)."""
+    callable with the contract's arguments (one line when it cannot be)."""
     if not isinstance(path, str) or "." not in path:
         raise ConfigError(f"task.build={path!r} is invalid: a dotted path module.function")
     module_name, _, attribute = path.rpartition(".")
@@ -92,18 +92,18 @@ def task_builder(path: object) -> Any:
         ) from None
     if not callable(builder):
         raise ConfigError(f"task.build={path!r} is invalid: not a function")
+    try:
+        inspect.signature(builder).bind(None, seed=0, data_dir="", device=None)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"task.build={path!r} is invalid: it must take (cfg, *, seed, data_dir, "
+            "device) and return a Task (experiments.tasks.contract)"
+        ) from None
     return builder
 
 
 def build_task(cfg: DictConfig, device: torch.device) -> Task:
     builder = task_builder(cfg.task.build)
-    try:
-        inspect.signature(builder).bind(cfg.task, seed=0, data_dir="", device=device)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"task.build={cfg.task.build!r} is invalid: it must take (cfg, *, seed, data_dir, "
-            "device) and return a Task (experiments.tasks.contract)"
-        ) from None
     try:
         task = builder(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
     except DataUnavailable as error:

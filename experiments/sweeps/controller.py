@@ -32,9 +32,10 @@ from experiments.config_checks import (
     check_run_keys,
     check_writable,
     composition_error,
+    resolve_device,
 )
 from experiments.loop_options import LoopOptions
-from experiments.runs.prepare import build_optimizer
+from experiments.runs.prepare import build_optimizer, task_builder
 from experiments.runs.store import RunDirectory
 from experiments.sweeps import launchers
 from experiments.sweeps.expansion import Job, sweep_expansion
@@ -46,6 +47,8 @@ LAUNCHERS = ("local", "inline", "slurm")
 def check_job(job: Job) -> None:
     """What can be checked of a job without building its task: ConfigError on bad input."""
     check_run_keys(job.cfg)
+    resolve_device(job.cfg.device)
+    task_builder(job.cfg.task.build)
     LoopOptions.from_task_config(job.cfg.task)
     build_optimizer(job.cfg, torch.nn.Linear(1, 1))  # unknown keywords, wrong types
 

@@ -1,7 +1,12 @@
 """Bad input (issue 2, item 7): each refusal is one line on stderr naming the key and the bad
 value, exit code 2, no traceback, and no run directory marked finished. An unknown config group
 option may keep Hydra's exit code if its message names the option and lists the available ones.
-(A missing data path is tested with the image tasks.)"""
+(A missing data path is tested with the image tasks.)
+
+Every case is refused twice: by the command line (``python -m experiments.train <case>``, a
+process each: one case of each kind in ``make test``, all of them in ``make test-all``) and by a
+sweep of that case (``-m``), whose controller checks every job in its own process before any run
+starts (all of them in ``make test``, in this process)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import NamedTuple
 import pytest
 import torch
 
+from experiments.sweeps.controller import run_sweep
 from tests.experiments.cli import (
     CONFIG_DIR,
     Finished,
@@ -64,6 +70,16 @@ CASES = {
     "schedule-option-typo": Case("schedule=cosinee", "cosinee", "did you mean cosine"),
     "sweep-outside-runs-dir": Case("sweep=..", "sweep", ".."),
 }
+ON_THE_COMMAND_LINE = {
+    "lr-zero",  # a value out of range
+    "seed-not-a-number",  # a value of the wrong type
+    "unknown-optimizer-keyword",  # an unknown key
+    "task-build-not-importable",  # checked when the task would be built
+    "group-option-typo",  # a config group option
+    "sweep-outside-runs-dir",  # a path outside runs_dir
+}
+"""The cases that also run as a process in ``make test``: one of each kind."""
+
 QUICK = {"max_steps": "max_steps=3", "device": "device=cpu"}
 """Added to every case (unless it sets that key): a wrongly accepted case ends in seconds."""
 
@@ -89,9 +105,25 @@ def unwritable_runs_dir(root: Path) -> Workspace:
     return Workspace(cwd=workspace.cwd, runs_dir=blocker / "runs")
 
 
+def command_line_case(name: str) -> object:
+    return name if name in ON_THE_COMMAND_LINE else pytest.param(name, marks=pytest.mark.slow)
+
+
+def selected_cases(request: pytest.FixtureRequest) -> set[str]:
+    """The cases whose command-line test this session runs (``-m "not slow"`` leaves most out)."""
+    return {
+        item.callspec.params["name"]
+        for item in request.session.items
+        if item.originalname == "test_bad_input_is_refused_in_one_line"
+    }
+
+
 @pytest.fixture(scope="module")
-def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future]:
-    """Every case launched once, two at a time."""
+def refusals(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Future]:
+    """Every selected case launched once, four at a time."""
+    selected = selected_cases(request)
 
     def launch(workspace: Workspace, overrides: tuple[str, ...]) -> tuple[Workspace, Finished]:
         return workspace, workspace.run(overrides)
@@ -101,7 +133,8 @@ def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future]:
             launch, Workspace.create(tmp_path_factory.mktemp(name)), overrides_of(name, case)
         )
         for name, case in CASES.items()
-        if not (name == "device-cuda-without-gpu" and torch.cuda.is_available())
+        if name in selected
+        and not (name == "device-cuda-without-gpu" and torch.cuda.is_available())
     }
     jobs["runs-dir-unwritable"] = partial(
         launch, unwritable_runs_dir(tmp_path_factory.mktemp("unwritable")), tuple(QUICK.values())
@@ -131,13 +164,45 @@ def assert_nothing_marked_finished(workspace: Workspace) -> None:
     assert list(workspace.cwd.iterdir()) == []
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", [command_line_case(name) for name in CASES])
 def test_bad_input_is_refused_in_one_line(refusals: dict[str, Future], name: str) -> None:
     if name == "device-cuda-without-gpu" and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     workspace, result = refusals[name].result()
     case = CASES[name]
     assert_refused(workspace, result, case.key, case.value)
+
+
+REFUSED_BY_THE_RUN = {"monitor-not-a-split"}
+"""Cases a sweep cannot see before the task is built (which splits a task evaluates): the
+sweep launches the run, which refuses it, and the sweep reports it refused (exit 2)."""
+
+
+def written(runs_dir: Path) -> list[Path]:
+    """What a refused sweep left under ``runs_dir`` (checking that it is writable may create it)."""
+    return list(runs_dir.rglob("*")) if runs_dir.is_dir() else []
+
+
+def test_a_sweep_of_each_bad_input_is_refused_before_any_run_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m experiments.train -m <case>`` as its entry point runs it (``run_sweep``):
+    exit 2, the case's key and value named, nothing written under ``runs_dir`` (no run
+    launched) unless only the built task can tell."""
+    wrong = []
+    for name, case in CASES.items():
+        if name == "device-cuda-without-gpu" and torch.cuda.is_available():
+            continue
+        runs_dir = tmp_path / name / "runs"
+        code = run_sweep(["-m", *overrides_of(name, case), f"runs_dir={runs_dir}"])
+        captured = capsys.readouterr()
+        said = captured.out + captured.err  # a run's refusal is in the sweep's report
+        named = case.key in said and (case.value is None or case.value in said)
+        launched = name in REFUSED_BY_THE_RUN  # its job log stays under runs_dir
+        refused = code == 2 and named and "Traceback" not in said
+        if not refused or launched != bool(written(runs_dir)):
+            wrong.append(f"{name}: exit {code}\n{captured.out}{captured.err}")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_a_runs_dir_that_cannot_be_created_is_refused(refusals: dict[str, Future]) -> None:
