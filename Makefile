@@ -19,10 +19,10 @@ install: ## create .venv and install the suite (editable) with pinned dependenci
 	@$(BIN)/python -c "import torch, hydra; print('installed: torch', torch.__version__, '| hydra', hydra.__version__)"
 
 test: lint ## lint, then the test suite without the slow checks (≈ 10 min on 2 cores)
-	OMP_NUM_THREADS=1 $(BIN)/pytest -m "not slow" -q $(ARGS)
+	OMP_NUM_THREADS=1 $(BIN)/pytest -m "not slow" -q -n auto --dist loadfile $(ARGS)
 
 test-all: lint ## every test, including the slow ones (compiled optimizers, many kill points)
-	OMP_NUM_THREADS=1 $(BIN)/pytest -q $(ARGS)
+	OMP_NUM_THREADS=1 $(BIN)/pytest -q -n auto --dist loadfile $(ARGS)
 
 lint: ## ruff check and ruff format --check
 	$(BIN)/ruff check .

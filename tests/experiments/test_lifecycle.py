@@ -85,7 +85,11 @@ def test_an_exception_while_building_the_model_marks_the_run_failed(workspace: W
     assert "negative dimension" in summary["error"]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    "signum",
+    [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)],  # SIGINT: make test-all
+    ids=["SIGTERM", "SIGINT"],
+)
 def test_a_signal_checkpoints_marks_interrupted_and_the_run_resumes(
     workspace: Workspace, reference_run: Callable[..., Path], signum: int
 ) -> None:

@@ -188,7 +188,14 @@ DAMAGES = {
 }
 
 
-@pytest.mark.parametrize("damage", DAMAGES)
+QUICK_DAMAGES = {"truncated-checkpoint", "garbage-config"}
+"""The damages ``make test`` tries (one per file kind); ``make test-all`` tries every one."""
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [d if d in QUICK_DAMAGES else pytest.param(d, marks=pytest.mark.slow) for d in DAMAGES],
+)
 def test_a_damaged_run_file_is_refused_naming_it_and_the_ways_out(killed_run, damage) -> None:
     workspace, run_dir, files = killed_run
     name, spoil = DAMAGES[damage]

@@ -62,7 +62,10 @@ def one_finished_one_killed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return workspace.runs_dir
 
 
-@pytest.mark.parametrize("launcher", ["inline", "local"])
+@pytest.mark.parametrize(
+    "launcher",
+    ["inline", pytest.param("local", marks=pytest.mark.slow)],  # local: make test-all
+)
 def test_a_relaunched_sweep_skips_finished_runs_resumes_a_killed_one_and_force_reruns(
     one_finished_one_killed: Path, tmp_path: Path, launcher: str
 ) -> None:

@@ -34,6 +34,7 @@ API_NAMES = {
     "AdaBound",
     "AMSBound",
     "Adam2k",
+    "NTASGD",
 }
 
 # (class, constructor keywords); Adam2k's freeze ends at step 150, after the reload at 137.

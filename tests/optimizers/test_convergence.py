@@ -44,6 +44,7 @@ ROSENBROCK: dict[str, Setting] = {
     "AdaBound": Setting(1e-3, 1500, decay=0.3),
     "AMSBound": Setting(1e-3, 1500, decay=0.3),
     "Adam2k": Setting(0.1, 4000, decay=0.3, options={"freeze_steps": 50}),
+    "NTASGD": Setting(1e-3, 20000),  # plain SGD until observe() triggers averaging
 }
 
 QUADRATIC: dict[str, Setting] = {
@@ -57,6 +58,7 @@ QUADRATIC: dict[str, Setting] = {
     "AdaBound": Setting(1e-3, 800, decay=0.3),
     "AMSBound": Setting(1e-3, 800, decay=0.3),
     "Adam2k": Setting(0.3, 1800, decay=0.3, options={"freeze_steps": 50}),
+    "NTASGD": Setting(1e-3, 8000),
 }
 
 Problem = tuple[

@@ -55,6 +55,7 @@ def slurm_ids(run_dir: Path) -> list[dict[str, str]]:
     ]
 
 
+@pytest.mark.slow
 def test_start_is_idempotent_and_env_reaches_the_cluster(slurm_env: dict[str, str]) -> None:
     again = slurm_local("start")
     assert again.returncode == 0 and "already running" in again.stdout
@@ -148,6 +149,7 @@ def test_a_real_time_limit_requeues_until_the_run_finishes(
     assert_same_run(finished.run_dir, reference.run_dir)
 
 
+@pytest.mark.slow
 def test_two_slurm_tasks_train_one_run_with_ddp(slurm_env: dict[str, str], tmp_path: Path) -> None:
     """Several tasks per node: submitit's distributed environment, gloo on CPU, one run whose
     results equal a single process's (the same global batch)."""
@@ -184,6 +186,7 @@ def test_a_sweep_that_asks_for_more_than_the_partition_has_is_reported_not_waite
     assert "cancelled" in done.stdout and "2 never started" in done.stdout
 
 
+@pytest.mark.slow
 def test_without_waiting_a_sweep_returns_with_the_command_that_reports_later(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:
