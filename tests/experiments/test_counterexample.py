@@ -52,6 +52,7 @@ def _assert_only_adam_fails(results: dict[str, tuple[float, float]]) -> None:
         assert results[name][0] < -0.99, name
 
 
+@pytest.mark.slow
 def test_only_adam_drifts_to_the_wrong_end_within_10000_steps() -> None:
     """Shorter than the paper's horizon but past AdaBound's return from +1 (near t ≈ 5,000)."""
     results = _final_iterates(10_000)

@@ -77,6 +77,7 @@ def test_a_ddp_run_resumes_on_one_process(tmp_path, single) -> None:
     assert_same_training(resumed.run_dir, single)
 
 
+@pytest.mark.slow
 def test_a_global_batch_that_ranks_cannot_share_is_refused_before_anything_is_written(
     tmp_path,
 ) -> None:

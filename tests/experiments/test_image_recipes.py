@@ -164,9 +164,13 @@ SMOKE = {
     "cifar10_lenet5": ["task.batch_size=8", "task.val_size=10", "task.pipeline=device"],
     "imagenet_resnet18": ["task.batch_size=4"],
 }
+QUICK_SMOKE = {"cifar10_resnet20", "cifar10_lenet5"}
 
 
-@pytest.mark.parametrize("name", sorted(SMOKE))
+@pytest.mark.parametrize(  # the large models' three steps run in make test-all
+    "name",
+    [n if n in QUICK_SMOKE else pytest.param(n, marks=pytest.mark.slow) for n in sorted(SMOKE)],
+)
 def test_recipe_runs_three_steps_on_tiny_data(name: str, tiny_data: Path, tmp_path: Path) -> None:
     workspace = Workspace.create(tmp_path)
     overrides = [

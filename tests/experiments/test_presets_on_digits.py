@@ -45,6 +45,7 @@ def test_presets_are_found() -> None:
 
 
 @pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.slow
 def test_preset_lowers_the_validation_loss_on_digits(
     preset: str, run_dirs: dict[str, Path]
 ) -> None:

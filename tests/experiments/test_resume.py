@@ -101,6 +101,7 @@ def kill_points(
 
 
 @pytest.mark.parametrize("name", KILL_POINTS)
+@pytest.mark.slow
 def test_a_run_killed_after_a_step_resumes_exactly(
     kill_points: dict[str, Future], name: str
 ) -> None:

@@ -208,6 +208,7 @@ def test_a_damaged_run_file_is_refused_naming_it_and_the_ways_out(killed_run, da
     assert read_summary(run_dir)["status"] == "running"
 
 
+@pytest.mark.slow
 def test_force_starts_a_damaged_run_afresh(tmp_path: Path, reference_run) -> None:
     workspace = Workspace.create(tmp_path)
     run_dir = kill_at(workspace, SHORT_RUN, 20)
@@ -217,6 +218,7 @@ def test_force_starts_a_damaged_run_afresh(tmp_path: Path, reference_run) -> Non
     assert_same_run(run_dir, reference_run(SHORT_RUN))
 
 
+@pytest.mark.slow
 def test_a_corrupt_meta_json_is_kept_as_a_copy(tmp_path: Path) -> None:
     workspace = Workspace.create(tmp_path)
     run_dir = kill_at(workspace, SHORT_RUN, 20)
@@ -292,6 +294,7 @@ def test_a_signal_before_the_last_step_interrupts(workspace: Workspace) -> None:
 # 7. The stored config is the reference for resume ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_deleted_config_yaml_does_not_switch_off_the_mismatch_check(tmp_path: Path) -> None:
     """The task config file changes between launches (a recipe edited), and config.yaml is gone:
     the checkpoint's config still refuses the mixed run; with the file restored the run resumes

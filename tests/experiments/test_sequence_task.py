@@ -79,6 +79,7 @@ def test_a_killed_sequence_run_resumes_with_its_carried_state(
     assert_same_run(resumed.run_dir, accumulated)
 
 
+@pytest.mark.slow
 def test_two_ranks_equal_one_process_accumulating_two_batches(
     tmp_path: Path, accumulated: Path
 ) -> None:

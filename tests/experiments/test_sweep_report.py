@@ -57,6 +57,7 @@ def test_a_relaunched_sweep_skips_finished_runs_without_a_process(mixed) -> None
     assert len(json.loads((finished / "meta.json").read_text())["launches"]) == launches
 
 
+@pytest.mark.slow
 def test_runs_refused_inside_their_jobs_make_the_sweep_exit_2(workspace: Workspace) -> None:
     """The data is missing: each job refuses in one line (read back from its log)."""
     done = workspace.run(["-m", "task=cifar10_lenet5", f"data_dir={workspace.cwd}/none",

@@ -184,6 +184,7 @@ def test_a_resumed_run_continues_the_same_wandb_run(tmp_path: Path, home: Path) 
     assert final_summary(records)["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_a_wandb_failure_at_start_does_not_stop_training(
     tmp_path: Path, home: Path, offline: Finished
 ) -> None:
@@ -215,6 +216,7 @@ def children(pid: int) -> dict[int, str]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds W&B's service through /proc")
+@pytest.mark.slow
 def test_a_wandb_failure_mid_run_does_not_stop_training(
     tmp_path: Path, home: Path, reference_run: Callable[..., Path]
 ) -> None:

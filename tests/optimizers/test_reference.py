@@ -233,7 +233,13 @@ def library_trajectory(case: Case, weight_decay: bool, mode: str) -> np.ndarray:
     return np.stack(trajectory)
 
 
-@pytest.mark.parametrize("mode", ["foreach", "per_tensor", "state_dict_round_trip"])
+@pytest.mark.parametrize(
+    "mode",  # make test: the foreach path; the others in make test-all (test_paths compares them)
+    [
+        "foreach",
+        *(pytest.param(m, marks=pytest.mark.slow) for m in ("per_tensor", "state_dict_round_trip")),
+    ],
+)
 @pytest.mark.parametrize("weight_decay", [False, True], ids=["wd_off", "wd_on"])
 @pytest.mark.parametrize("case_name", list(CASES_BY_NAME))
 def test_matches_float64_reference(case_name: str, weight_decay: bool, mode: str) -> None:

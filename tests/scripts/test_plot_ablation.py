@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from scripts import plot_ablation
 from scripts.tables.local_runs import load_local_runs
 from tests.experiments.cli import train_env
@@ -21,6 +23,7 @@ def sweep(runs_dir, tmp_path, paper: str, *overrides: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_ablation_figure_aligns_adam_2k(tmp_path) -> None:
     runs_dir = tmp_path / "runs"
     sweep(runs_dir, tmp_path, "adam2k_digits_frozen", f"optimizer.freeze_steps={FREEZE}")

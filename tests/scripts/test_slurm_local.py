@@ -72,6 +72,7 @@ def test_start_is_idempotent_and_env_reaches_the_cluster(slurm_env: dict[str, st
     assert job.stdout.strip() == socket.gethostname().split(".")[0]
 
 
+@pytest.mark.slow
 def test_a_sweep_runs_as_one_job_array(slurm_env: dict[str, str], tmp_path: Path) -> None:
     workspace = Workspace.create(tmp_path)
     overrides = ["-m", *on_local_cluster(), "seed=1,2,3,4", "max_steps=20", "device=cpu"]
@@ -172,6 +173,7 @@ def test_two_slurm_tasks_train_one_run_with_ddp(slurm_env: dict[str, str], tmp_p
             assert event[key] == pytest.approx(wanted[key], rel=1e-5, abs=1e-6), key
 
 
+@pytest.mark.slow
 def test_a_sweep_that_asks_for_more_than_the_partition_has_is_reported_not_waited_on(
     slurm_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -169,6 +169,7 @@ def test_the_averaged_snapshots_are_evaluated_under_their_own_keys(
     assert metrics["val/loss"] == pytest.approx(final["avg/val/loss"], rel=1e-6)
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_metrics(
     launched, accumulated: Path, data_dir: Path
 ) -> None:
@@ -182,6 +183,7 @@ def test_a_killed_run_resumes_to_the_same_metrics(
     assert_same_run(resumed.run_dir, accumulated)
 
 
+@pytest.mark.slow
 def test_two_ranks_equal_one_process_accumulating_two_buckets(
     tmp_path: Path, data_dir: Path, accumulated: Path
 ) -> None:
