@@ -87,10 +87,15 @@ CHECKPOINT_WRITE = 45  # SHORT_RUN checkpoints every 15 steps: the previous one 
 
 @pytest.fixture(scope="module")
 def kill_points(
-    tmp_path_factory: pytest.TempPathFactory, reference_run: Callable[..., Path]
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    reference_run: Callable[..., Path],
 ) -> dict[str, Future]:
-    """Every SHORT_RUN kill scenario, run two at a time, with the uninterrupted reference."""
-    faults = {name: f"kill-after-step:{step}" for name, step in KILL_POINTS.items()}
+    """The SHORT_RUN kill scenarios this session tests (``make test`` leaves the kill points
+    after a step to ``make test-all``), run two at a time, with the uninterrupted reference."""
+    selected = {item.originalname for item in request.session.items}
+    after_a_step = "test_a_run_killed_after_a_step_resumes_exactly" in selected
+    faults = {name: f"kill-after-step:{step}" for name, step in KILL_POINTS.items() if after_a_step}
     faults["during-a-checkpoint-write"] = f"kill-during-checkpoint:{CHECKPOINT_WRITE}"
     jobs: dict[str, Callable[[], object]] = {
         name: partial(kill_and_relaunch, tmp_path_factory.mktemp(name), SHORT_RUN, fault)
