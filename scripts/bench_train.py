@@ -32,7 +32,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,60 +41,28 @@ from omegaconf import DictConfig, open_dict
 
 from experiments.calendar import Calendar
 from experiments.config_checks import CONFIG_DIR
-from experiments.distributed import SINGLE_PROCESS, World
+from experiments.distributed import SINGLE_PROCESS
 from experiments.loop_options import LoopOptions
 from experiments.runs.prepare import PreparedRun, build_optimizer, build_schedule_for
 from experiments.runs.signals import StopSignals
 from experiments.runs.store import RunDirectory
-from experiments.tasks.contract import Batch, Evaluation, Task
+from experiments.tasks.contract import Task
+from experiments.tasks.forwarding import ForwardingTask
 from experiments.train import seed_everything, train
 
 CIFAR_STEPS_PER_EPOCH = 391  # 50,000 images in batches of 128
 
 
-class WithoutEvaluation(Task):
+class WithoutEvaluation(ForwardingTask):
     """A task with its evaluation switched off (the benchmark times training steps)."""
 
     def __init__(self, task: Task) -> None:
-        self.inner = task
-        self.model, self.budget, self.headline = task.model, task.budget, task.headline
-        self.unit, self.eval_splits = task.unit, ()
+        super().__init__(task)
+        self.eval_splits, self.checksums, self.full_eval_every, self.average = (), {}, None, None
 
-    def validate(self, world: World) -> None:
-        self.inner.validate(world)
-
-    def place_model(self, device: torch.device) -> torch.nn.Module:
-        return self.inner.place_model(device)
-
-    def steps_per_epoch(self, epoch: int, world: World) -> int:
-        return self.inner.steps_per_epoch(epoch, world)
-
-    def begin_epoch(self, epoch: int) -> None:
-        self.inner.begin_epoch(epoch)
-
-    def train_batches(self, epoch: int, start: int, world: World) -> Iterator[Batch]:
-        return self.inner.train_batches(epoch, start, world)
-
-    def train_step(self, model, batch):
-        return self.inner.train_step(model, batch)
-
-    def train_metrics(self, means: Mapping[str, float]) -> dict[str, float]:
-        return self.inner.train_metrics(means)
-
-    def eval_batches(self, split: str, world: World) -> Iterator[Batch]:
-        return iter(())
-
-    def eval_step(self, model, batch, evaluation: Evaluation):
-        return {}
-
-    def eval_metrics(self, split: str, totals, evaluation: Evaluation) -> dict[str, float]:
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.inner.state_dict()
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.inner.load_state_dict(state)
+    @property
+    def selection(self) -> str:
+        return self.headline
 
 
 def compose_task(task: str, device: str, extra: list[str]) -> DictConfig:

@@ -32,7 +32,8 @@ from experiments.loop_options import LoopOptions
 from experiments.runs.prepare import PreparedRun, build_optimizer, build_schedule_for
 from experiments.runs.signals import StopSignals
 from experiments.runs.store import RunDirectory
-from experiments.tasks.contract import Batch, Evaluation, Task
+from experiments.tasks.contract import Batch, Task
+from experiments.tasks.forwarding import ForwardingTask
 from experiments.train import seed_everything, train
 from scripts.bench_train import WithoutEvaluation, build_task, compose_task
 from scripts.gpu_check.plan import Sizes
@@ -66,60 +67,23 @@ def recipe_config(sizes: Sizes, device: torch.device, *overrides: str) -> DictCo
     return cfg
 
 
-class ObservedTask(Task):
+class ObservedTask(ForwardingTask):
     """A task that timestamps its first ``train_batches`` call and each log point
     (``train_metrics``), and otherwise delegates."""
 
     def __init__(self, task: Task) -> None:
-        self.inner = task
+        super().__init__(task)
         self.log_times: list[float] = []
         self.started: float | None = None
-        self.model, self.budget, self.headline = task.model, task.budget, task.headline
-        self.unit, self.eval_splits, self.checksums = task.unit, task.eval_splits, task.checksums
-        self.full_eval_every, self.average = task.full_eval_every, task.average
-
-    @property
-    def selection(self) -> str:
-        return self.inner.selection
-
-    def validate(self, world: World) -> None:
-        self.inner.validate(world)
-
-    def place_model(self, device: torch.device) -> torch.nn.Module:
-        return self.inner.place_model(device)
-
-    def steps_per_epoch(self, epoch: int, world: World) -> int:
-        return self.inner.steps_per_epoch(epoch, world)
-
-    def begin_epoch(self, epoch: int) -> None:
-        self.inner.begin_epoch(epoch)
 
     def train_batches(self, epoch: int, start: int, world: World) -> Iterator[Batch]:
         if self.started is None:
             self.started = time.perf_counter()
         return self.inner.train_batches(epoch, start, world)
 
-    def train_step(self, model, batch):
-        return self.inner.train_step(model, batch)
-
     def train_metrics(self, means: Mapping[str, float]) -> dict[str, float]:
         self.log_times.append(time.perf_counter())
         return self.inner.train_metrics(means)
-
-    def eval_batches(self, split: str, world: World) -> Iterator[Batch]:
-        return self.inner.eval_batches(split, world)
-
-    def eval_step(self, model, batch, evaluation: Evaluation):
-        return self.inner.eval_step(model, batch, evaluation)
-
-    def eval_metrics(self, split: str, totals, evaluation: Evaluation) -> dict[str, float]:
-        return self.inner.eval_metrics(split, totals, evaluation)
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.inner.state_dict()
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.inner.load_state_dict(state)
 
 
 @dataclass
