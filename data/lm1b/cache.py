@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from data.line_chunks import line_chunks
 from data.lm1b.files import RELEASE_SENTENCES, Corpus
 from data.token_stream.id_files import IdFileWriter, open_ids
 from data.token_stream.vocabulary import NEWLINE_EOS, Vocabulary, count_words, file_sha256
@@ -142,17 +143,6 @@ def _open(path: Path, manifest: dict) -> TokenCorpus:
     )
 
 
-def _chunks(lines: Iterator[str], size: int = CHUNK_LINES) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _progress(shards: Iterator, total: int, what: str) -> Iterator:
     return tqdm(shards, total=total, desc=f"lm1b: {what}", unit="shard", disable=None)
 
@@ -182,7 +172,7 @@ def _build(corpus: Corpus, path: Path, threshold: int, log: Callable[[str], None
         with IdFileWriter(partial / f"{split}.ids") as writer:
             for name, lines in _progress(shards(), total, f"encoding {split}"):
                 offset, sentences = writer.count, 0
-                for chunk in _chunks(lines):
+                for chunk in line_chunks(lines, CHUNK_LINES):
                     ids = vocabulary.encode_lines(chunk, skip_empty=True)
                     sentences += int(np.count_nonzero(ids == vocabulary.eos_id))
                     writer.append(ids)

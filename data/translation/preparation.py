@@ -27,6 +27,7 @@ from pathlib import Path
 from subword_nmt.apply_bpe import BPE
 from subword_nmt.learn_bpe import learn_bpe as subword_learn_bpe
 
+from data.line_chunks import line_chunks
 from data.translation.text import PerlMosesTokenizer
 
 CHUNK_LINES = 20_000
@@ -37,17 +38,6 @@ def default_workers() -> int:
     return max(os.cpu_count() or 1, 1)
 
 
-def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def map_lines(
     function: Callable[[list[str]], list[str]],
     lines: Iterable[str],
@@ -56,11 +46,11 @@ def map_lines(
 ) -> Iterator[str]:
     """``function`` (a picklable chunk -> chunk function) over ``lines``, in order."""
     if workers <= 1:
-        for chunk in _chunks(lines, chunk_lines):
+        for chunk in line_chunks(lines, chunk_lines):
             yield from function(chunk)
         return
     with Pool(workers) as pool:
-        for chunk in pool.imap(function, _chunks(lines, chunk_lines)):
+        for chunk in pool.imap(function, line_chunks(lines, chunk_lines)):
             yield from chunk
 
 
