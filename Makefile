@@ -18,7 +18,7 @@ install: ## create .venv and install the suite (editable) with pinned dependenci
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@$(BIN)/python -c "import torch, hydra; print('installed: torch', torch.__version__, '| hydra', hydra.__version__)"
 
-test: lint ## lint, then the test suite without the slow checks (≈ 18 min on 2 idle cores; README "Timings")
+test: lint ## lint, then the test suite without the slow checks (3 min on 2 idle cores, up to ≈ 18 on slower ones; README "Timings")
 	OMP_NUM_THREADS=1 $(BIN)/pytest -m "not slow" -q -n auto --dist loadfile $(ARGS)
 
 test-all: lint ## every test, including the slow ones (compiled optimizers, many kill points)
@@ -48,7 +48,7 @@ tables: ## the papers' tables, claims and figures from runs/ into tables/<paper>
 export: ## every run as one tidy table: runs/export.csv and runs/export.parquet
 	$(BIN)/python -m scripts.export_runs --runs runs --out runs/export $(ARGS)
 
-demo: ## offline, ≈ 6 min on 2 cores (first time): analyses, a 6-optimizer × 3-seed digits sweep, its table and figures
+demo: ## offline, 1–6 min on 2 cores (first time): analyses, a 6-optimizer × 3-seed digits sweep, its table and figures
 	$(BIN)/python -m scripts.demo $(ARGS)
 
 slurm-start: ## a local single-node Slurm for trying launcher=slurm (root; scripts/install_slurm.sh)
