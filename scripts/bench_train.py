@@ -42,13 +42,14 @@ from omegaconf import DictConfig, open_dict
 from experiments.calendar import Calendar
 from experiments.config_checks import CONFIG_DIR
 from experiments.distributed import SINGLE_PROCESS
+from experiments.loop import train
 from experiments.loop_options import LoopOptions
 from experiments.runs.prepare import PreparedRun, build_optimizer, build_schedule_for
 from experiments.runs.signals import StopSignals
 from experiments.runs.store import RunDirectory
 from experiments.tasks.contract import Task
 from experiments.tasks.forwarding import ForwardingTask
-from experiments.train import seed_everything, train
+from experiments.torch_startup import seed_everything
 
 CIFAR_STEPS_PER_EPOCH = 391  # 50,000 images in batches of 128
 

@@ -14,24 +14,23 @@ bad input (exit 2). With several ranks, rank 0 decides and the others follow.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import shutil
 import sys
+import tempfile
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig
-from omegaconf.errors import MissingMandatoryValue
 from torch import nn
 
-from data import DataUnavailable
+from experiments.assembly import BuiltRun, build_run
 from experiments.calendar import Calendar
-from experiments.config_checks import ConfigError, check_run_keys, check_writable, to_container
+from experiments.config_checks import ConfigError, check_run_keys, check_writable
 from experiments.distributed import World, broadcast_from_main
 from experiments.loop_options import LoopOptions
 from experiments.runs import checkpoint, faults
@@ -44,7 +43,7 @@ from experiments.runs.store import (
     write_json,
 )
 from experiments.tasks.contract import Task
-from optimizers.schedules import LRSchedule, build_schedule
+from optimizers.schedules import LRSchedule
 
 
 @dataclass
@@ -63,100 +62,21 @@ class PreparedRun:
     """The checkpoint the run resumes from (read and checked under the lock), or None."""
 
 
-def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
-    try:
-        return instantiate(cfg.optimizer)(model.parameters())
-    except (ValueError, TypeError, InstantiationException, MissingMandatoryValue) as error:
-        if isinstance(error, MissingMandatoryValue):
-            raise ConfigError(
-                "optimizer._target_ is missing: optimizer=custom needs "
-                "optimizer._target_=<module.Class> (an importable torch.optim.Optimizer)"
-            ) from None
-        target = cfg.optimizer.get("_target_")
-        raise ConfigError(f"optimizer {target}: {str(error).splitlines()[0]}") from None
-
-
-def task_builder(path: object) -> Any:
-    """The function ``task.build`` names: ``package.module.function``, imported and checked to be
-    callable with the contract's arguments (one line when it cannot be)."""
-    if not isinstance(path, str) or "." not in path:
-        raise ConfigError(f"task.build={path!r} is invalid: a dotted path module.function")
-    module_name, _, attribute = path.rpartition(".")
-    try:
-        builder = getattr(importlib.import_module(module_name), attribute)
-    except ImportError as error:
-        raise ConfigError(f"task.build={path!r} cannot be imported: {error}") from None
-    except AttributeError:
-        raise ConfigError(
-            f"task.build={path!r} is invalid: {module_name} has no {attribute}"
-        ) from None
-    if not callable(builder):
-        raise ConfigError(f"task.build={path!r} is invalid: not a function")
-    try:
-        inspect.signature(builder).bind(None, seed=0, data_dir="", device=None)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"task.build={path!r} is invalid: it must take (cfg, *, seed, data_dir, "
-            "device) and return a Task (experiments.tasks.contract)"
-        ) from None
-    return builder
-
-
-def build_task(cfg: DictConfig, device: torch.device) -> Task:
-    builder = task_builder(cfg.task.build)
-    try:
-        task = builder(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
-    except DataUnavailable as error:
-        raise ConfigError(str(error)) from None
-    if not isinstance(task, Task):
-        raise ConfigError(
-            f"task.build={cfg.task.build!r} returned a {type(task).__name__}, not a Task "
-            "(experiments.tasks.contract)"
-        )
-    return task
-
-
-def build_schedule_for(
-    cfg: DictConfig, task: Task, optimizer: torch.optim.Optimizer, calendar: Calendar
-) -> LRSchedule:
-    try:
-        schedule = build_schedule(  # shaped by the recipe's budget, not by a max_steps cap
-            to_container(cfg.schedule),
-            base_lr=optimizer.param_groups[0]["lr"],
-            steps_per_epoch=calendar.updates_per_epoch[0],
-            total_steps=calendar.budget_updates,
-            betas=optimizer.param_groups[0].get("betas"),
-            epoch_of=None if calendar.uniform else calendar.epoch_of,
-        )
-    except (ValueError, KeyError) as error:
-        raise ConfigError(f"schedule: {error}") from None
-    if schedule.monitor and schedule.monitor.split("/")[0] not in task.eval_splits:
-        raise ConfigError(
-            f"schedule.monitor={schedule.monitor!r} is invalid: this task evaluates only "
-            f"{', '.join(task.eval_splits)} (a recipe may offer a validation split, e.g. "
-            "task.val_size)"
-        )
-    return schedule
-
-
-@dataclass
-class _Built:
-    task: Task
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    schedule: LRSchedule
-    calendar: Calendar
-
-
-def _build(cfg: DictConfig, world: World, device: torch.device, options: LoopOptions) -> _Built:
-    """Task, model, optimizer, calendar and schedule; ConfigError on bad input."""
-    task = build_task(cfg, device)
-    task.validate(world)
-    model = task.place_model(device)
-    optimizer = build_optimizer(cfg, model)
-    calendar = Calendar.plan(task, world, options.update_freq, cfg.max_steps)
-    schedule = build_schedule_for(cfg, task, optimizer, calendar)
-    return _Built(task, model, optimizer, schedule, calendar)
+@contextmanager
+def scratch_run(
+    cfg: DictConfig, built: BuiltRun, device: torch.device, name: str
+) -> Iterator[PreparedRun]:
+    """A built run in a throw-away run directory (benchmarks, the GPU check): the loop trains it
+    as any run; the directory is removed on exit."""
+    identity = {"task": str(cfg.task.name), "optimizer": name, "seed": cfg.seed, "sweep": name,
+                "overrides": {}, "name": name}  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        run = RunDirectory(Path(scratch) / "run")
+        run.path.mkdir()
+        yield PreparedRun(
+            run, identity, device, built.task, built.model, built.optimizer, built.schedule,
+            built.calendar, built.options,
+        )  # fmt: skip
 
 
 def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> dict[str, Any] | None:
@@ -212,7 +132,7 @@ def prepare(
     created = False
     try:
         check_run_keys(cfg)
-        options = LoopOptions.from_task_config(cfg.task)
+        LoopOptions.from_task_config(cfg.task)  # recipe keys checked before the directory
         identity = RunIdentity.of(cfg, overrides, choices)
         run = RunDirectory(identity.path)
         if not cfg.force and _finished(run, world):  # a first look, without building anything
@@ -221,7 +141,7 @@ def prepare(
             check_writable(cfg.runs_dir)
             failure = None
             try:
-                built = _build(cfg, world, device, options)
+                built = build_run(cfg, world, device)
             except ConfigError:
                 raise
             except Exception as error:  # noqa: BLE001 - recorded as a failed run, then exit 1
@@ -241,7 +161,7 @@ def prepare(
             elif failure is None:
                 prepared = PreparedRun(
                     run, identity.record(), device, built.task, built.model, built.optimizer,
-                    built.schedule, built.calendar, options, saved,
+                    built.schedule, built.calendar, built.options, saved,
                 )  # fmt: skip
             else:
                 if world.is_main:

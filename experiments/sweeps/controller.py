@@ -26,6 +26,7 @@ import torch
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
+from experiments.assembly import build_optimizer, task_builder
 from experiments.config_checks import (
     CONFIG_DIR,
     ConfigError,
@@ -35,7 +36,6 @@ from experiments.config_checks import (
     resolve_device,
 )
 from experiments.loop_options import LoopOptions
-from experiments.runs.prepare import build_optimizer, task_builder
 from experiments.runs.store import RunDirectory
 from experiments.sweeps import launchers
 from experiments.sweeps.expansion import Job, sweep_expansion

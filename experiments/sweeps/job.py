@@ -17,7 +17,7 @@ class SweepJob:
         from hydra.core.global_hydra import GlobalHydra
         from omegaconf import open_dict
 
-        from experiments.train import run_one
+        from experiments.lifecycle import run_one
 
         GlobalHydra.instance().clear()
         with initialize_config_dir(

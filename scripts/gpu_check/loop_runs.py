@@ -28,13 +28,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.calendar import Calendar
 from experiments.distributed import SINGLE_PROCESS, World
+from experiments.loop import train
 from experiments.loop_options import LoopOptions
 from experiments.runs.prepare import PreparedRun, build_optimizer, build_schedule_for
 from experiments.runs.signals import StopSignals
 from experiments.runs.store import RunDirectory
 from experiments.tasks.contract import Batch, Task
 from experiments.tasks.forwarding import ForwardingTask
-from experiments.train import seed_everything, train
+from experiments.torch_startup import seed_everything
 from scripts.bench_train import WithoutEvaluation, build_task, compose_task
 from scripts.gpu_check.plan import Sizes
 

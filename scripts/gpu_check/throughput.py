@@ -27,9 +27,10 @@ import torch
 from omegaconf import open_dict
 
 from experiments.distributed import SINGLE_PROCESS
+from experiments.loop import evaluate
 from experiments.loop_options import LoopOptions
 from experiments.tasks.contract import Evaluation
-from experiments.train import evaluate, seed_everything
+from experiments.torch_startup import seed_everything
 from scripts.bench_train import (
     CIFAR_STEPS_PER_EPOCH,
     build_task,

@@ -20,9 +20,10 @@ from hydra import compose, initialize_config_dir
 from torch.overrides import TorchFunctionMode
 
 from experiments.distributed import SINGLE_PROCESS
+from experiments.loop import train
 from experiments.runs.prepare import prepare
 from experiments.runs.signals import StopSignals
-from experiments.train import seed_everything, train
+from experiments.torch_startup import seed_everything
 from tests.experiments.cli import CONFIG_DIR, REPO_ROOT
 
 ENGINE = str(REPO_ROOT / "experiments") + "/"

@@ -11,7 +11,7 @@ from tests.experiments.cli import REPO_ROOT
 
 PROGRAM = """
 import sys, torch
-from experiments.train import defer_dynamo_import, set_deterministic
+from experiments.torch_startup import defer_dynamo_import, set_deterministic
 from optimizers import Adam, RAdam
 defer_dynamo_import()
 set_deterministic(True)

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from experiments.distributed import SINGLE_PROCESS
+from experiments.loop import train
 from experiments.runs.prepare import prepare
 from experiments.runs.signals import StopSignals
-from experiments.train import seed_everything, train
+from experiments.torch_startup import seed_everything
 from tests.experiments.language_model.lm_configs import (
     TINY_LM1B,
     TINY_PTB,

@@ -15,10 +15,11 @@ import pytest
 import torch
 
 from experiments.distributed import SINGLE_PROCESS
+from experiments.loop import evaluate, train
 from experiments.runs.prepare import prepare
 from experiments.runs.signals import StopSignals
 from experiments.tasks.contract import Evaluation
-from experiments.train import evaluate, seed_everything, train
+from experiments.torch_startup import seed_everything
 from tests.experiments.cli import read_metrics
 from tests.experiments.language_model.lm_configs import TINY_PTB, composed, write_corpora
 

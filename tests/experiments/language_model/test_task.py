@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from data.token_stream.bptt import random_windows
 from experiments.config_checks import ConfigError
 from experiments.distributed import SINGLE_PROCESS, World
+from experiments.loop import evaluate
 from experiments.loop_options import LoopOptions
 from experiments.tasks.contract import Evaluation
-from experiments.train import evaluate
 from tests.experiments.language_model.lm_configs import tiny_task, write_corpora
 
 

@@ -1,0 +1,143 @@
+"""One builder from a composed config to everything a run trains: the task (``task.build``,
+resolved in one place), its model on the device, the optimizer, the calendar of updates and the
+lr schedule. The run's preparation, the benchmarks, the GPU check and the tests all build here;
+every failure that is bad input is a ``ConfigError`` (missing data included)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from omegaconf.errors import MissingMandatoryValue
+from torch import nn
+
+from data import DataUnavailable
+from experiments.calendar import Calendar
+from experiments.config_checks import ConfigError, to_container
+from experiments.distributed import World
+from experiments.loop_options import LoopOptions
+from experiments.tasks.contract import Task
+from optimizers.schedules import LRSchedule, build_schedule
+
+
+def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
+    try:
+        return instantiate(cfg.optimizer)(model.parameters())
+    except (ValueError, TypeError, InstantiationException, MissingMandatoryValue) as error:
+        if isinstance(error, MissingMandatoryValue):
+            raise ConfigError(
+                "optimizer._target_ is missing: optimizer=custom needs "
+                "optimizer._target_=<module.Class> (an importable torch.optim.Optimizer)"
+            ) from None
+        target = cfg.optimizer.get("_target_")
+        raise ConfigError(f"optimizer {target}: {str(error).splitlines()[0]}") from None
+
+
+def task_builder(path: object, synthetic: bool = False) -> Any:
+    """The function ``task.build`` names: ``package.module.function``, imported and checked to be
+    callable with the contract's arguments (one line when it cannot be). With ``synthetic``, the
+    module's ``synthetic`` builder when it has one."""
+    if not isinstance(path, str) or "." not in path:
+        raise ConfigError(f"task.build={path!r} is invalid: a dotted path module.function")
+    module_name, _, attribute = path.rpartition(".")
+    try:
+        builder = getattr(importlib.import_module(module_name), attribute)
+    except ImportError as error:
+        raise ConfigError(f"task.build={path!r} cannot be imported: {error}") from None
+    except AttributeError:
+        raise ConfigError(
+            f"task.build={path!r} is invalid: {module_name} has no {attribute}"
+        ) from None
+    if synthetic:
+        builder = getattr(importlib.import_module(module_name), "synthetic", builder)
+    if not callable(builder):
+        raise ConfigError(f"task.build={path!r} is invalid: not a function")
+    try:
+        inspect.signature(builder).bind(None, seed=0, data_dir="", device=None)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"task.build={path!r} is invalid: it must take (cfg, *, seed, data_dir, "
+            "device) and return a Task (experiments.tasks.contract)"
+        ) from None
+    return builder
+
+
+def build_task(cfg: DictConfig, device: torch.device, synthetic: bool = False) -> Task:
+    builder = task_builder(cfg.task.build, synthetic)
+    try:
+        task = builder(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
+    except DataUnavailable as error:
+        raise ConfigError(str(error)) from None
+    if not isinstance(task, Task):
+        raise ConfigError(
+            f"task.build={cfg.task.build!r} returned a {type(task).__name__}, not a Task "
+            "(experiments.tasks.contract)"
+        )
+    return task
+
+
+def build_schedule_for(
+    cfg: DictConfig, task: Task, optimizer: torch.optim.Optimizer, calendar: Calendar
+) -> LRSchedule:
+    try:
+        schedule = build_schedule(  # shaped by the recipe's budget, not by a max_steps cap
+            to_container(cfg.schedule),
+            base_lr=optimizer.param_groups[0]["lr"],
+            steps_per_epoch=calendar.updates_per_epoch[0],
+            total_steps=calendar.budget_updates,
+            betas=optimizer.param_groups[0].get("betas"),
+            epoch_of=None if calendar.uniform else calendar.epoch_of,
+        )
+    except (ValueError, KeyError) as error:
+        raise ConfigError(f"schedule: {error}") from None
+    if schedule.monitor and schedule.monitor.split("/")[0] not in task.eval_splits:
+        raise ConfigError(
+            f"schedule.monitor={schedule.monitor!r} is invalid: this task evaluates only "
+            f"{', '.join(task.eval_splits)} (a recipe may offer a validation split, e.g. "
+            "task.val_size)"
+        )
+    return schedule
+
+
+@dataclass
+class BuiltRun:
+    """Everything a run trains, built from its composed config."""
+
+    task: Task
+    model: nn.Module
+    """The task's model on the device (the loop wraps it for DDP or compilation)."""
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    calendar: Calendar
+    options: LoopOptions
+
+
+def build_run(
+    cfg: DictConfig,
+    world: World,
+    device: torch.device,
+    *,
+    synthetic: bool = False,
+    wrap_task: Callable[[Task], Task] | None = None,
+) -> BuiltRun:
+    """Task, model on ``device``, optimizer, calendar and schedule of a composed config;
+    ``ConfigError`` on bad input. ``synthetic`` builds the task on synthetic data of the real
+    shapes where its module offers it (the benchmarks); ``wrap_task`` wraps the built task (a
+    benchmark switching evaluations off, the GPU check observing batches)."""
+    options = LoopOptions.from_task_config(cfg.task)
+    task = build_task(cfg, device, synthetic=synthetic)
+    if wrap_task is not None:
+        task = wrap_task(task)
+    task.validate(world)
+    model = task.place_model(device)
+    optimizer = build_optimizer(cfg, model)
+    calendar = Calendar.plan(task, world, options.update_freq, cfg.max_steps)
+    schedule = build_schedule_for(cfg, task, optimizer, calendar)
+    return BuiltRun(task, model, optimizer, schedule, calendar, options)

@@ -1,0 +1,70 @@
+"""Closing a run: ``summary.json``, the checkpoint ``keep_checkpoint`` keeps, the last line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from omegaconf import DictConfig
+
+from experiments.distributed import World
+from experiments.loop_state import LoopState
+from experiments.runs.meta import peak_memory_bytes
+from experiments.runs.prepare import PreparedRun
+from experiments.runs.recorder import Recorder
+from experiments.runs.store import FINAL_STATUSES, is_storage_error
+
+
+def close_run(
+    cfg: DictConfig,
+    prepared: PreparedRun,
+    recorder: Recorder,
+    state: LoopState,
+    world: World,
+    status: str,
+    outcome: dict[str, Any],
+    exit_code: int,
+    seconds: float,
+) -> int:
+    """Write ``summary.json`` (a full disk: one line, exit 1), drop the checkpoint when
+    ``keep_checkpoint=none``, and say where the results are; returns the exit code."""
+    run, task, device, calendar = prepared.run, prepared.task, prepared.device, prepared.calendar
+    steps = outcome.get("diverged_at", state.update)
+    try:
+        summary = recorder.finish(
+            {
+                "status": status,
+                **outcome,
+                "final": state.final,
+                "best": state.best,
+                "at_best": state.at_best,
+                "steps": steps,
+                "epochs": calendar.epoch_float(steps),
+                "time_total": seconds,
+                "time_train": state.time,
+                "time_optimizer": state.time_optimizer,
+                "throughput": {"unit": task.unit, "per_s": state.units / max(state.time, 1e-9)},
+                "device": device.type,
+                "peak_memory_bytes": peak_memory_bytes(device),
+                "world_size": world.world_size,
+            },
+            exit_code,
+        )
+    except OSError as error:
+        if not is_storage_error(error):
+            raise
+        print(
+            f"error: summary.json could not be written in {run.path} ({error.strerror}); free "
+            "space and run the same command again",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    if status in FINAL_STATUSES and cfg.keep_checkpoint == "none":
+        run.checkpoint_path.unlink(missing_ok=True)
+    if status == "diverged":
+        print(f"diverged: non-finite loss at step {outcome['diverged_at']}", flush=True)
+    headline = summary["final"].get(task.headline)
+    shown = f"{task.headline} {headline:.4f}" if headline is not None else "no evaluation"
+    print(f"{status}: {shown} | results in {run.path}", flush=True)
+    return exit_code
