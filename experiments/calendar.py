@@ -1,10 +1,10 @@
 """The run's calendar: how many updates each epoch has, and which epoch an update falls in.
 
-An epoch has ``task.steps_per_epoch(epoch, world)`` global steps (micro-batches of all ranks) and
-``ceil(steps / update_freq)`` optimizer updates (fairseq's grouped iterator: an epoch's last
-update may accumulate fewer micro-batches). Epochs may differ in length (AWD-LSTM's random BPTT
-lengths): the calendar holds every epoch of the budget, so schedules with epoch milestones and the
-``epoch`` of each logged event stay exact.
+An epoch has ``task.micro_batches_per_epoch(epoch, world)`` global micro-batches (one batch of
+every rank together) and ``ceil(micro_batches / update_freq)`` optimizer updates (fairseq's
+grouped iterator: an epoch's last update may accumulate fewer micro-batches). Epochs may differ
+in length (AWD-LSTM's random BPTT lengths): the calendar holds every epoch of the budget, so
+schedules with epoch milestones and the ``epoch`` of each logged event stay exact.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from experiments.tasks.contract import Task
 
 @dataclass(frozen=True)
 class Calendar:
-    steps_per_epoch: tuple[int, ...]
-    """Global steps (micro-batches) of each epoch of the budget."""
+    micro_batches_per_epoch: tuple[int, ...]
+    """Global micro-batches (one batch of every rank together) of each epoch of the budget."""
     updates_per_epoch: tuple[int, ...]
     starts: tuple[int, ...]
     """Updates done before each epoch."""
@@ -32,28 +32,29 @@ class Calendar:
     @classmethod
     def plan(cls, task: Task, world: World, update_freq: int, max_steps: int | None) -> Calendar:
         budget = task.budget
-        steps: list[int] = []
+        micro_batches: list[int] = []
         updates: list[int] = []
         starts: list[int] = []
         done = 0
-        while (budget.epochs is None or len(steps) < budget.epochs) and (
+        while (budget.epochs is None or len(micro_batches) < budget.epochs) and (
             budget.updates is None or done < budget.updates
         ):
-            count = task.steps_per_epoch(len(steps), world)
+            epoch = len(micro_batches)
+            count = task.micro_batches_per_epoch(epoch, world)
             if count < 1:
                 raise ConfigError(
-                    f"task {type(task).__name__} has no training batches in epoch {len(steps)}: "
+                    f"task {type(task).__name__} has no training batches in epoch {epoch}: "
                     "the training data is smaller than one batch"
                 )
             starts.append(done)
-            steps.append(count)
+            micro_batches.append(count)
             updates.append(-(-count // update_freq))
             done += updates[-1]
-        if not steps:
+        if not micro_batches:
             raise ConfigError("the task's budget is zero: task.epochs or task.max_updates >= 1")
         budget_updates = done if budget.updates is None else min(done, budget.updates)
         total = budget_updates if max_steps is None else min(budget_updates, max_steps)
-        return cls(tuple(steps), tuple(updates), tuple(starts), budget_updates, total)
+        return cls(tuple(micro_batches), tuple(updates), tuple(starts), budget_updates, total)
 
     @property
     def uniform(self) -> bool:

@@ -199,7 +199,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
         while state.update < calendar.total and status == "finished":
             if state.position == 0:  # not when resuming inside the epoch (state_dict has it)
                 task.begin_epoch(state.epoch)
-            steps = calendar.steps_per_epoch[state.epoch]
+            steps = calendar.micro_batches_per_epoch[state.epoch]
             batches = task.train_batches(state.epoch, state.position, world)
             end_of_epoch = False
             for group in micro_batches(batches, options.update_freq):
@@ -278,8 +278,8 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
             else:
                 if not end_of_epoch:
                     raise RuntimeError(
-                        f"{type(task).__name__}.train_batches ended after global step "
-                        f"{state.position} of epoch {state.epoch}, but steps_per_epoch is {steps}"
+                        f"{type(task).__name__}.train_batches ended after global micro-batch "
+                        f"{state.position} of epoch {state.epoch}, but the epoch has {steps}"
                     )
         if status == "finished" and state.evaluated_at != state.update:
             run_evaluation(final=True)

@@ -92,7 +92,7 @@ class ClassificationTask(Task):
         layout = torch.channels_last if self.channels_last else torch.preserve_format
         return self.model.to(device, memory_format=layout)
 
-    def steps_per_epoch(self, epoch: int, world: World) -> int:
+    def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
         return len(self.train)
 
     def train_batches(self, epoch: int, start: int, world: World) -> Iterator[ImageBatch]:

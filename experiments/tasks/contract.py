@@ -22,13 +22,14 @@ Batches
     update the batch starts (AWD-LSTM scales the lr by its random BPTT length / 70).
 
 Training
-    ``steps_per_epoch(epoch, world)`` is the number of global steps (micro-batches of every rank
-    together) of an epoch, derived deterministically from the seed when batches vary in size.
-    ``train_batches(epoch, start, world)`` yields this rank's batches of the epoch from global step
-    ``start`` on: exactly what ``train_batches(epoch, 0, world)`` yields after its first ``start``
-    batches (exact mid-epoch resume). The task shards: image rows, BPTT columns, whole token
-    buckets. A rank without data in a step yields a batch with ``units == 0`` whose loss is zero
-    but still touches every parameter (DistributedDataParallel needs every gradient).
+    ``micro_batches_per_epoch(epoch, world)`` is the number of global micro-batches (one batch of
+    every rank together) of an epoch, derived deterministically from the seed when batches vary
+    in size. ``train_batches(epoch, start, world)`` yields this rank's batches of the epoch from
+    global micro-batch ``start`` on: exactly what ``train_batches(epoch, 0, world)`` yields after
+    its first ``start`` batches (exact mid-epoch resume). The task shards: image rows, BPTT
+    columns, whole token buckets. A rank without data in a micro-batch yields a batch with
+    ``units == 0`` whose loss is zero but still touches every parameter (DistributedDataParallel
+    needs every gradient).
     ``train_step(model, batch)`` returns the summed loss (fp32 scalar, over ``batch.units``) and
     extra summable statistics (device tensors, e.g. correct predictions). The loop divides the sum
     by the units of the whole update (all micro-batches of all ranks), so a DDP gradient equals
@@ -160,7 +161,7 @@ class Task(ABC):
         return self.model.to(device)
 
     @abstractmethod
-    def steps_per_epoch(self, epoch: int, world: World) -> int: ...
+    def micro_batches_per_epoch(self, epoch: int, world: World) -> int: ...
 
     def begin_epoch(self, epoch: int) -> None:
         """Per-epoch work before the epoch's first batch (not when resuming inside it)."""

@@ -30,8 +30,8 @@ class ForwardingTask(Task):
     def place_model(self, device: torch.device) -> torch.nn.Module:
         return self.inner.place_model(device)
 
-    def steps_per_epoch(self, epoch: int, world: World) -> int:
-        return self.inner.steps_per_epoch(epoch, world)
+    def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
+        return self.inner.micro_batches_per_epoch(epoch, world)
 
     def begin_epoch(self, epoch: int) -> None:
         self.inner.begin_epoch(epoch)

@@ -101,7 +101,7 @@ class TinySequenceTask(Task):
         units = int((targets != PAD).sum())
         return TokenBatch(units, units, inputs=inputs, targets=targets, lane=lane)
 
-    def steps_per_epoch(self, epoch: int, world: World) -> int:
+    def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
         return -(-len(self._chunks(epoch)) * self.lanes // world.world_size)
 
     def begin_epoch(self, epoch: int) -> None:
@@ -110,7 +110,7 @@ class TinySequenceTask(Task):
     def train_batches(self, epoch: int, start: int, world: World) -> Iterator[TokenBatch]:
         chunks = self._chunks(epoch)
         count = len(chunks) * self.lanes
-        for step in range(start, self.steps_per_epoch(epoch, world)):
+        for step in range(start, self.micro_batches_per_epoch(epoch, world)):
             indices = [step * world.world_size + rank for rank in range(world.world_size)]
             batches = [self._batch(epoch, g, chunks) for g in indices if g < count]
             total = sum(batch.units for batch in batches)

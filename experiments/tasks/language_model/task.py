@@ -110,7 +110,7 @@ class LanguageModelTask(Task):
                 "the batch columns must divide evenly over the ranks"
             )
 
-    def steps_per_epoch(self, epoch: int, world: World) -> int:
+    def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
         return self.plan.steps(epoch)
 
     def _batch(self, step: Step, lo: int, hi: int, global_units: int) -> TokenBatch:

@@ -91,7 +91,7 @@ class TranslationTask(Task):
     def validate(self, world: World) -> None:
         self.is_main = world.is_main
 
-    def steps_per_epoch(self, epoch: int, world: World) -> int:
+    def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
         return self.train.epochs.steps(world.world_size)
 
     def train_batches(self, epoch: int, start: int, world: World) -> Iterator[TranslationBatch]:

@@ -118,7 +118,7 @@ def test_lm1b_resets_at_each_shard_and_reshuffles_the_shards(data_dir: Path) -> 
     assert plan.order(3) == tiny_task("lm1b_lstm", data_dir).plan.order(3), "drawn from the seed"
     for epoch in (0, 1):
         batches = list(task.train_batches(epoch, 0, SINGLE_PROCESS))
-        assert len(batches) == task.steps_per_epoch(epoch, SINGLE_PROCESS)
+        assert len(batches) == task.micro_batches_per_epoch(epoch, SINGLE_PROCESS)
         resets = [index for index, batch in enumerate(batches) if batch.reset]
         sizes = [plan.windows[shard] for shard in plan.order(epoch)]
         assert resets == list(np.cumsum([0, *sizes[:-1]]))
@@ -140,7 +140,7 @@ def test_ptb_windows_and_lr_scale_come_from_the_seed(data_dir: Path) -> None:
     for epoch in (0, 5):
         windows = random_windows(rows, 12, seed=1, epoch=epoch, salt="ptb-bptt")
         batches = list(task.train_batches(epoch, 0, SINGLE_PROCESS))
-        assert task.steps_per_epoch(epoch, SINGLE_PROCESS) == len(windows) == len(batches)
+        assert task.micro_batches_per_epoch(epoch, SINGLE_PROCESS) == len(windows) == len(batches)
         assert [b.lr_scale for b in batches] == [w.drawn / 12 for w in windows]
         assert [len(b.inputs) for b in batches] == [w.length for w in windows]
         assert [b.reset for b in batches] == [True] + [False] * (len(batches) - 1)

@@ -56,7 +56,7 @@ def test_batches_respect_the_token_budget_and_cover_the_epoch(data_dir: Path) ->
     task = make(data_dir, "task.max_tokens=64")
     world = World()
     batches = list(task.train_batches(0, 0, world))
-    assert len(batches) == task.steps_per_epoch(0, world) > 4
+    assert len(batches) == task.micro_batches_per_epoch(0, world) > 4
     seen = []
     for batch in batches:
         assert batch.src_tokens.numel() <= 64 and batch.target.numel() <= 64  # padded lengths
@@ -77,7 +77,8 @@ def test_ranks_take_whole_buckets_and_know_each_others_units(data_dir: Path) -> 
     task = make(data_dir, "task.max_tokens=64")
     single = list(task.train_batches(0, 0, World()))
     ranks = [list(task.train_batches(0, 0, World(rank, 2, rank))) for rank in (0, 1)]
-    assert task.steps_per_epoch(0, World(0, 2, 0)) == len(ranks[0]) == math.ceil(len(single) / 2)
+    per_epoch = task.micro_batches_per_epoch(0, World(0, 2, 0))
+    assert per_epoch == len(ranks[0]) == math.ceil(len(single) / 2)
     for step, pair in enumerate(zip(*ranks, strict=True)):
         mine = single[2 * step : 2 * step + 2]
         assert [b.global_units for b in pair] == [sum(b.units for b in mine)] * 2
