@@ -2,11 +2,11 @@
 
 docs/architecture.md ("Testing and speed"): per-optimizer settings chosen so that each should
 converge — the defaults do not always (AdaBound at its defaults diverges on Rosenbrock, tested
-below). The settings were chosen with the float64 reference math of ``reference_math.py``; the
-criterion is ‖x − x*‖ < 1e-3 after ``steps`` updates, with lr_t = lr · decay^((t−1)/(steps−1)) set
-on the param group before update t (decay = 1: constant lr). Gradients come from a closure, as the
-training loop of a full-batch method would pass them. Weight decay is 0 everywhere (it moves the
-minimizer)."""
+below). The settings were chosen with the float64 reference math of
+``optimizers/reference_math.py``; the criterion is ‖x − x*‖ < 1e-3 after ``steps`` updates, with
+lr_t = lr · decay^((t−1)/(steps−1)) set on the param group before update t (decay = 1: constant
+lr). Gradients come from a closure, as the training loop of a full-batch method would pass them.
+Weight decay is 0 everywhere (it moves the minimizer)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field

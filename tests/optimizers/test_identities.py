@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import optimizers
-from tests.optimizers import reference_math as ref
+from optimizers import reference_math as ref
 
 RTOL = 1e-10
 

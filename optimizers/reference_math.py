@@ -1,11 +1,13 @@
-"""Float64 reference math for one update of every optimizer the suite ships.
+"""Float64 reference implementations of the update rules of every optimizer the suite ships.
 
-Written straight from /work/shared/docs/papers.md §1 (line numbers below refer to that file) and the
-fixed API note, independently of the library in ``optimizers/``. Plain numpy, one parameter at a
-time: each ``*_update`` function takes the parameter ``theta`` and its gradient ``grad`` (float64
-arrays), the parameter's ``state`` (a dict, created empty and mutated in place) and the group's
-hyperparameters, and returns the new parameter. ``state["step"]`` is the 1-based index t of the
-update being applied after the call.
+They are used by the tests (``tests/optimizers/``) and by the GPU check
+(``experiments.bench.gpu_check``) as the ground truth the library is compared with. Written
+straight from docs/papers.md §1 and the fixed API note, independently of the library in
+``optimizers/``. Plain numpy, one parameter at a time: each ``*_update`` function takes the
+parameter ``theta`` and its gradient ``grad`` (float64 arrays), the parameter's ``state`` (a dict,
+created empty and mutated in place) and the group's hyperparameters, and returns the new
+parameter. ``state["step"]`` is the 1-based index t of the update being applied after the call.
+The 500-step cases the library is checked on are in ``optimizers.reference_cases``.
 """
 
 import math
@@ -46,7 +48,7 @@ def adam_update(
     decoupled_weight_decay: bool = False,
     eps_mode: str = "sqrt_v_hat",
 ) -> Array:
-    """Adam / AdamW / AMSGrad (docs/papers.md lines 13-14).
+    """Adam / AdamW / AMSGrad (docs/papers.md §1, Adam).
 
     ``sqrt_v_hat`` (torch): θ ← θ − η·m̂/(√v̂ + ε), m̂ = m/(1−β1^t), v̂ = v/(1−β2^t).
     ``sqrt_v`` (the RAdam repository's baselines): θ ← θ − η·√(1−β2^t)/(1−β1^t)·m/(√v + ε).
@@ -104,12 +106,12 @@ def radam_update(
     degenerated_to_sgd: bool = True,
     decoupled_weight_decay: bool = True,
 ) -> Array:
-    """RAdam (docs/papers.md lines 17-24).
+    """RAdam (docs/papers.md §1, RAdam).
 
-    Rectified: θ ← θ − η·r_t·√(1−β2^t)/(1−β1^t)·m/(√v + ε) (line 19). Otherwise the momentum
-    step θ ← θ − η·m/(1−β1^t), or, with ``degenerated_to_sgd=False``, nothing at all (line 20,
-    line 23: the moments still accumulate, no decay). Decoupled decay θ ← θ − η·wd·θ is applied
-    just before every update that happens (line 24); L2 mode adds wd·θ to the gradient that
+    Rectified: θ ← θ − η·r_t·√(1−β2^t)/(1−β1^t)·m/(√v + ε). Otherwise the momentum
+    step θ ← θ − η·m/(1−β1^t), or, with ``degenerated_to_sgd=False``, nothing at all (the
+    moments still accumulate, no decay). Decoupled decay θ ← θ − η·wd·θ is applied
+    just before every update that happens; L2 mode adds wd·θ to the gradient that
     feeds the moments, on every step.
     """
     beta1, beta2 = betas
@@ -135,7 +137,7 @@ def radam_update(
 def adabound_bounds(final_lr: float, gamma: float, t: int) -> tuple[float, float]:
     """docs/papers.md §1: lower = f·(1 − 1/(γt+1)), upper = f·(1 + 1/(γt)); γ = 0 → [0, ∞).
 
-    ``final_lr`` here is the scaled f of line 44 (final_lr · current lr / base lr).
+    ``final_lr`` here is the scaled f (final_lr · current lr / base lr).
     """
     lower = final_lr * (1.0 - 1.0 / (gamma * t + 1.0))
     upper = math.inf if gamma == 0.0 else final_lr * (1.0 + 1.0 / (gamma * t))
@@ -157,11 +159,11 @@ def adabound_update(
     amsbound: bool = False,
     decoupled_weight_decay: bool = False,
 ) -> Array:
-    """AdaBound / AMSBound (docs/papers.md lines 41-48).
+    """AdaBound / AMSBound (docs/papers.md §1, AdaBound).
 
-    g ← g + wd·θ (coupled L2, line 42) unless decoupled; step = η·√(1−β2^t)/(1−β1^t)/(√v + ε)
-    (line 43; AMSBound: v_max); f = final_lr·lr/base_lr (line 44); θ ← θ − clamp(step, lower,
-    upper)·m with the raw m (line 45). Decoupled = AdaBoundW (line 48): θ ← θ − wd·θ, not
+    g ← g + wd·θ (coupled L2) unless decoupled; step = η·√(1−β2^t)/(1−β1^t)/(√v + ε)
+    (AMSBound: v_max); f = final_lr·lr/base_lr; θ ← θ − clamp(step, lower,
+    upper)·m with the raw m. Decoupled = AdaBoundW: θ ← θ − wd·θ, not
     multiplied by lr (the decay uses the parameter before this step's update).
     """
     beta1, beta2 = betas
