@@ -4,11 +4,11 @@
 The same command always finds the same directory: no dates, and operational keys never change it.
 ``<overrides>`` encodes every command-line override that changes the run's science, with values
 read back from the resolved config so that ``lr=1e-3`` and ``lr=0.001`` name one directory.
+The name's format, and how it is read back, is ``experiments.runs.run_name``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.config_checks import ConfigError
+from experiments.loop_options import LoopOptions
+from experiments.runs.run_name import run_name_parts
 
 OPERATIONAL_KEYS = frozenset(
     {
@@ -37,7 +39,6 @@ OPERATIONAL_KEYS = frozenset(
 """Keys that change how a run is executed or recorded, never what it computes."""
 
 _ENCODED_ELSEWHERE = frozenset({"task", "optimizer", "seed", "sweep", "paper"})
-_MAX_COMPONENT = 180
 
 
 def _format_value(value: Any) -> str:
@@ -71,27 +72,12 @@ def scientific_overrides(
     return dict(sorted(result.items()))
 
 
-def overrides_component(overrides: Mapping[str, str]) -> str:
-    """One path component for the overrides: ``key=value,key=value`` or ``default``."""
-    if not overrides:
-        return "default"
-    text = ",".join(f"{key}={value}" for key, value in overrides.items()).replace("/", "_")
-    if len(text) <= _MAX_COMPONENT:
-        return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return f"{text[: _MAX_COMPONENT - 13]}-{digest}"
-
-
 def run_dir(cfg: DictConfig, overrides: Mapping[str, str], choices: Mapping[str, Any]) -> Path:
     """The run directory of a composed config."""
-    return (
-        Path(cfg.runs_dir)
-        / str(cfg.sweep).replace("/", "_")
-        / str(choices.get("task", cfg.task.name))
-        / str(choices.get("optimizer", "custom"))
-        / overrides_component(overrides)
-        / f"seed={cfg.seed}"
-    )
+    task = str(choices.get("task", cfg.task.name))
+    optimizer = str(choices.get("optimizer", "custom"))
+    parts = run_name_parts(str(cfg.sweep), task, optimizer, overrides, cfg.seed)
+    return Path(cfg.runs_dir).joinpath(*parts)
 
 
 @dataclass(frozen=True)
@@ -128,7 +114,8 @@ class RunIdentity:
 
     @property
     def name(self) -> str:
-        """The run directory relative to ``runs_dir``: the run's label in logs and W&B."""
+        """The run directory relative to ``runs_dir``: the run's label in logs and W&B (read
+        back by ``experiments.runs.run_name.parse_run_name``)."""
         return str(self.path.relative_to(self.path.parents[4]))
 
     def record(self) -> dict[str, Any]:
@@ -144,10 +131,23 @@ def scientific_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in dict(container).items() if k not in OPERATIONAL_KEYS}
 
 
+LOOP_RECIPE_DEFAULTS = {
+    f"task.{name}": getattr(LoopOptions, name)
+    for name in ("precision", "compile", "clip_grad_norm", "update_freq")
+}
+"""The loop's recipe keys with the value a recipe that does not set them gets: a stored config
+written before its recipe declared one of them still matches while the value is this default."""
+
+
 def first_difference(stored: Any, current: Any, prefix: str = "") -> str | None:
-    """The dotted key of the first difference between two nested configs, or None."""
+    """The dotted key of the first difference between two nested configs, or None (a loop recipe
+    key missing from ``stored`` matches its default, ``LOOP_RECIPE_DEFAULTS``)."""
     if isinstance(stored, dict) and isinstance(current, dict):
         for key in sorted(set(stored) | set(current), key=str):
+            dotted = f"{prefix}{key}"
+            if key not in stored and key in current and dotted in LOOP_RECIPE_DEFAULTS:
+                if current[key] == LOOP_RECIPE_DEFAULTS[dotted]:
+                    continue
             if key not in stored or key not in current:
                 return f"{prefix}{key}"
             found = first_difference(stored[key], current[key], f"{prefix}{key}.")
