@@ -2,7 +2,7 @@
 
 Every run as one row of a tidy table (identity, overrides, status, final and best metrics, time,
 the resolved config): ``<STEM>.csv`` and ``<STEM>.parquet`` for one's own analysis (pandas,
-polars, R, a spreadsheet). Columns: ``scripts/tables/export.py``. Exit codes: 0 written, 2 bad
+polars, R, a spreadsheet). Columns: ``experiments/report/export.py``. Exit codes: 0 written, 2 bad
 input.
 """
 
@@ -12,8 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from scripts.tables.export import runs_frame, write_export
-from scripts.tables.sources import RunsUnavailable, load_runs
+from experiments.report.export_command import run_export
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,15 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", action="append", default=[], help="W&B group, repeatable")
     parser.add_argument("--no-config", action="store_true", help="leave out config.* columns")
     args = parser.parse_args(argv)
-    try:
-        records = load_runs(args.source, args.runs, args.group)
-    except RunsUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    frame = runs_frame(records, with_config=not args.no_config)
-    paths = write_export(frame, args.out)
-    print(f"{len(frame)} runs × {len(frame.columns)} columns: {', '.join(map(str, paths))}")
-    return 0
+    return run_export(args.source, args.runs, args.out, args.group, not args.no_config)
 
 
 if __name__ == "__main__":

@@ -13,16 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from experiments.runs.store import FINAL_STATUSES, metrics_problem
-from scripts.tables.pipeline import make_tables
-from scripts.tables.reference import (
-    REFERENCE_DIR,
-    ReferenceError,
-    load_references,
-    select_papers,
-)
-from scripts.tables.render_tables import Context
-from scripts.tables.sources import RunsUnavailable, load_runs
+from experiments.report.reference import REFERENCE_DIR
+from experiments.report.tables_command import TablesRequest, run_tables
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -69,43 +61,19 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_arguments(argv)
-    try:
-        references = load_references(args.reference)
-    except (OSError, ReferenceError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    try:
-        papers = select_papers(references, args.paper) if args.paper else None
-    except ReferenceError as error:
-        print(f"error: {error} (in {args.reference})", file=sys.stderr)
-        return 2
-    if args.source == "local" and not Path(args.runs).exists():
-        print(f"warning: no runs directory {args.runs}: every cell says 'no runs'", file=sys.stderr)
-        records = []
-    else:
-        try:
-            records = load_runs(args.source, args.runs, args.group)
-        except RunsUnavailable as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-    for record in records:
-        if record.path is not None and record.status in FINAL_STATUSES:
-            problem = metrics_problem(record.path / "metrics.jsonl")
-            if problem:
-                print(
-                    f"warning: {record.name}: the run finished, but its metrics.jsonl {problem} "
-                    "(its learning curve is incomplete; force=true re-runs it)",
-                    file=sys.stderr,
-                )
-    context = Context(f"python -m scripts.make_tables {shlex.join(argv)}")
-    split = None if args.selection == "paper" else args.selection
-    outputs = make_tables(
-        records, references, args.out, context, papers, not args.no_figures, split,
-        args.pool_sweeps,
-    )  # fmt: skip
-    verdicts = ", ".join(f"{n} {label}" for label, n in sorted(outputs.verdict_counts().items()))
-    print(f"{len(records)} runs; {len(outputs.written)} files in {args.out}; cells: {verdicts}")
-    return 0
+    request = TablesRequest(
+        runs=args.runs,
+        out=args.out,
+        command=f"python -m scripts.make_tables {shlex.join(argv)}",
+        papers=args.paper,
+        source=args.source,
+        groups=args.group,
+        reference=args.reference,
+        split=None if args.selection == "paper" else args.selection,
+        pool_sweeps=args.pool_sweeps,
+        figures=not args.no_figures,
+    )
+    return run_tables(request)
 
 
 if __name__ == "__main__":

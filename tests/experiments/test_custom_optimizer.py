@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from scripts.make_tables import main as make_tables
+from experiments.report.tables_command import TablesRequest, run_tables
 from tests.experiments.cli import Workspace, read_summary, train_env
 
 MODULE = '''
@@ -74,7 +74,10 @@ def test_an_optimizer_from_outside_the_project_sweeps_into_runs_and_tables(
         assert group["rule"] == "sign" and group["lr"] == float(lr)
 
     out = tmp_path / "tables"
-    assert make_tables(["--runs", str(workspace.runs_dir), "--out", str(out), "--no-figures"]) == 0
+    request = TablesRequest(
+        str(workspace.runs_dir), out, "python -m scripts.make_tables", figures=False
+    )
+    assert run_tables(request) == 0
     with open(out / "groups.csv", newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row["optimizer"] == "custom"]
     assert len(rows) == 2

@@ -9,9 +9,10 @@ import torch
 
 from experiments.lr_probe import LearningRateProbe
 from experiments.models.digits_cnn import DigitsCNN
+from experiments.report.lr_probe_figures import plot_run
 from optimizers import AdaBound, Adam, RAdam
-from scripts import plot_lr_probe
 from tests.experiments.cli import Workspace, read_metrics
+from tests.report.command_line import run_script
 
 STEPS = 7
 
@@ -101,7 +102,7 @@ def test_probe_in_a_run_and_its_figures(tmp_path) -> None:
     assert [e["epoch"] for e in probed] == [1.0, 2.0]
     assert all(sum(k.startswith("diag/lr/") for k in e) == 10 for e in probed)
     assert all("diag/rho_t" in e for e in events if "train/loss" in e)
-    paths = plot_lr_probe.main([str(done.run_dir), "--out", str(tmp_path / "figures")])
+    paths = plot_run(done.run_dir, tmp_path / "figures")
     assert {p.name for p in paths} >= {"lr_heatmap.png", "lr_distribution.pdf"}
     assert all(p.stat().st_size > 1000 for p in paths)
 
@@ -113,9 +114,8 @@ def test_sgd_coordinates_share_the_group_lr() -> None:
     assert len(rates) == 10 + 9 and all(rate == pytest.approx(0.05) for rate in rates)
 
 
-def test_plotting_a_path_that_is_not_a_run_is_one_line_and_exit_2(tmp_path, capsys) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        plot_lr_probe.main([str(tmp_path / "nope")])
-    assert stopped.value.code == 2
-    (line,) = capsys.readouterr().err.strip().splitlines()
+def test_plotting_a_path_that_is_not_a_run_is_one_line_and_exit_2(tmp_path) -> None:
+    stopped = run_script("plot_lr_probe", tmp_path / "nope")
+    assert stopped.returncode == 2
+    (line,) = stopped.stderr.strip().splitlines()
     assert "is not a run directory" in line and "diagnostics.lr_probe=true" in line

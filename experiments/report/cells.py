@@ -1,0 +1,183 @@
+"""A table's cells and claims computed from grouped runs: selection, statistics, verdicts, cost."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from experiments.report.grouping import Group, canonical, match_entry, metric_mode, select_setting
+from experiments.report.records import RunRecord
+from experiments.report.reference import Claim, Entry, ReferenceSet, TableSpec, qualified_id
+from experiments.report.statistics import PairedComparison, Summary, paired_comparison, summarize
+from experiments.report.verdicts import ClaimVerdict, Verdict, cell_verdict, claim_verdict
+
+Index = Mapping[tuple[str, str], list[Group]]
+
+
+@dataclass
+class Cell:
+    entry: Entry
+    selected: Group | None
+    candidates: list[Group]
+    others: list[Group]
+    values: dict[int | None, float]
+    """Seed → the entry's metric for each finished run of the selected setting."""
+    summary: Summary
+    counts: dict[str, int]
+    verdict: Verdict
+    notes: list[str] = field(default_factory=list)
+    second: list[Entry] = field(default_factory=list)
+
+    @property
+    def setting(self) -> str:
+        """The selected values of the keys selected over (``—`` for a fixed setting)."""
+        if self.selected is None or not self.entry.select_over:
+            return "—"
+        return self.selected.describe(self.entry.select_over)
+
+    @property
+    def runs(self) -> list[RunRecord]:
+        """The runs the cell was computed from (every candidate's when none was selected)."""
+        groups = [self.selected] if self.selected is not None else self.candidates
+        return [run for group in groups for run in group.sorted_runs()]
+
+
+def candidates_key(entry: Entry, group: Group) -> dict[str, str]:
+    """The group's overrides when its setting is the entry's (outside the keys selected over),
+    else a value no group has: a group of another sweep with the entry's setting matches."""
+    fixed = {k: v for k, v in group.canonical.items() if k not in entry.select_over}
+    required = {k: canonical(v) for k, v in entry.overrides.items()}
+    return group.canonical if fixed == required else {"": ""}
+
+
+def build_cell(
+    entry: Entry, index: Index, split: str | None = None, second: list[Entry] | None = None
+) -> Cell:
+    candidates, others = match_entry(entry, index.get((entry.task, entry.optimizer), []))
+    chosen = select_setting(entry, candidates, split)
+    notes = [chosen.note] if chosen.note else []
+    elsewhere = [
+        g for g in others if g.canonical == candidates_key(entry, g) and g not in candidates
+    ]
+    different = [g for g in others if g not in elsewhere]
+    if elsewhere:
+        n_other = sum(len(group.runs) for group in elsewhere)
+        sweeps = ", ".join(sorted({group.sweep for group in elsewhere}))
+        notes.append(
+            f"{n_other} run(s) of this setting in other sweeps ({sweeps}) are not counted; "
+            "--pool-sweeps pools the sweeps"
+        )
+    if different:
+        n_other = sum(len(group.runs) for group in different)
+        example = different[0].describe()
+        notes.append(
+            f"{n_other} other run(s) of {entry.task} × {entry.optimizer} have other overrides "
+            f"(e.g. {example}); see groups.md"
+        )
+    groups = [chosen.group] if chosen.group is not None else candidates
+    counts = {"finished": 0, "diverged": 0, "failed": 0, "unfinished": 0}
+    for group in groups:
+        for key, value in group.counts().items():
+            counts[key] += value
+        if group.duplicates:
+            notes.append(f"{group.duplicates} seed(s) run more than once; best status kept")
+    present = len(chosen.group.runs) if chosen.group is not None else 0
+    counts["missing"] = max(0, entry.seeds - present)
+    values = chosen.group.values(entry.metric, entry.statistic) if chosen.group else {}
+    summary = summarize(list(values.values()))
+    if not candidates:
+        verdict = Verdict("no runs")
+    elif summary.n == 0:
+        finished = any(group.count("finished") for group in candidates)
+        verdict = Verdict("metric not logged" if finished else "no finished runs")
+    elif entry.value is None:
+        verdict = Verdict("no paper value")
+    else:
+        verdict = cell_verdict(summary, entry.value, entry.pm, entry.tolerance)
+    return Cell(
+        entry,
+        chosen.group,
+        candidates,
+        others,
+        values,
+        summary,
+        counts,
+        verdict,
+        notes,
+        list(second or []),
+    )
+
+
+@dataclass
+class TableResult:
+    reference: ReferenceSet
+    spec: TableSpec
+    cells: list[Cell]
+
+    def runs(self) -> list[RunRecord]:
+        """Every run of every candidate setting of the table (what its sweeps produced)."""
+        seen: dict[str, RunRecord] = {}
+        for cell in self.cells:
+            for group in cell.candidates:
+                for run in group.runs.values():
+                    seen.setdefault(run.name, run)
+        return list(seen.values())
+
+    def cost(self) -> dict[str | None, tuple[float, int]]:
+        """Device type → (hours of training time from ``summary.json`` ``time_total``, runs)."""
+        cost: dict[str | None, tuple[float, int]] = {}
+        for run in self.runs():
+            hours, count = cost.get(run.device_type(), (0.0, 0))
+            seconds = run.time_total if isinstance(run.time_total, int | float) else 0.0
+            cost[run.device_type()] = (hours + seconds / 3600, count + 1)
+        return cost
+
+
+def build_table(
+    reference: ReferenceSet,
+    spec: TableSpec,
+    index: Index,
+    split: str | None = None,
+    seconds: Mapping[str, list[Entry]] | None = None,
+) -> TableResult:
+    seconds = seconds or {}
+    cells = [
+        build_cell(entry, index, split, seconds.get(qualified_id(reference, entry)))
+        for entry in reference.table_entries(spec.name)
+    ]
+    return TableResult(reference, spec, cells)
+
+
+@dataclass
+class ClaimResult:
+    claim: Claim
+    better: Cell
+    worse: Cell
+    comparison: PairedComparison
+    verdict: ClaimVerdict
+
+    @property
+    def paper_difference(self) -> float:
+        """The paper's own margin, oriented like ``comparison`` (> 0 favours ``better``)."""
+        better, worse = self.better.entry.value, self.worse.entry.value
+        if better is None or worse is None:
+            return math.nan
+        sign = 1.0 if metric_mode(self.better.entry.metric) == "max" else -1.0
+        return sign * (better - worse)
+
+
+def build_claim(claim: Claim, cells: Mapping[str, Cell]) -> ClaimResult:
+    """Paired over the seeds both sides finished; oriented by the metric's direction."""
+    better, worse = cells[claim.better], cells[claim.worse]
+    seeds = sorted(set(better.values) & set(worse.values), key=lambda s: (s is None, s or 0))
+    a = [better.values[seed] for seed in seeds]
+    b = [worse.values[seed] for seed in seeds]
+    if metric_mode(better.entry.metric) == "min":
+        a, b = b, a
+    comparison = paired_comparison(a, b)
+    return ClaimResult(claim, better, worse, comparison, claim_verdict(comparison))
+
+
+def build_claims(reference: ReferenceSet, cells: Mapping[str, Cell]) -> list[ClaimResult]:
+    return [build_claim(claim, cells) for claim in reference.claims]

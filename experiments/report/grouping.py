@@ -1,0 +1,171 @@
+"""Groups of runs (sweep × task × optimizer preset × hyperparameters) and the paper's setting
+selection.
+
+A group is every run of one sweep, task, optimizer preset and set of scientific overrides, one run
+per seed: runs of two sweeps are never pooled silently (the same setting run by a paper sweep and
+by one's own sweep are two groups, and a reference entry takes the groups of its own sweeps).
+``pool_sweeps=True`` pools them (the sweep is then ``*``; a seed run twice keeps its best-status
+run and is counted as a duplicate).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from experiments.metric_direction import metric_mode
+from experiments.report.records import STATUSES_UNFINISHED, RunRecord
+from experiments.report.reference import Entry
+
+_STATUS_RANK = {"finished": 0, "diverged": 1, "running": 2, "interrupted": 3, "incomplete": 4}
+
+GroupKey = tuple[str, str, str, tuple[tuple[str, str], ...]]
+POOLED = "*"
+
+
+def canonical(value: str) -> str:
+    """One spelling per value: ``1e-3``, ``0.001`` and ``0.0010`` are one learning rate."""
+    text = str(value).replace(" ", "")
+    try:
+        return repr(float(text))
+    except ValueError:
+        return text
+
+
+@dataclass
+class Group:
+    sweep: str
+    """The sweep the runs came from, or ``*`` when sweeps are pooled."""
+    task: str
+    optimizer: str
+    overrides: dict[str, str]
+    """As the first run spelled them."""
+    canonical: dict[str, str]
+    runs: dict[int | None, RunRecord] = field(default_factory=dict)
+    """One run per seed."""
+    duplicates: int = 0
+
+    def add(self, record: RunRecord) -> None:
+        held = self.runs.get(record.seed)
+        if held is None:
+            self.runs[record.seed] = record
+            return
+        self.duplicates += 1
+        rank = _STATUS_RANK.get(record.status, 9), record.name
+        if rank < (_STATUS_RANK.get(held.status, 9), held.name):
+            self.runs[record.seed] = record
+
+    def values(self, metric: str, statistic: str) -> dict[int | None, float]:
+        """Seed → the metric of each finished run that has a finite value of it."""
+        found = {}
+        for seed, run in self.runs.items():
+            if run.status == "finished":
+                value = run.value(metric, statistic)
+                if value is not None and math.isfinite(value):
+                    found[seed] = value
+        return found
+
+    def count(self, *statuses: str) -> int:
+        return sum(run.status in statuses for run in self.runs.values())
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "finished": self.count("finished"),
+            "diverged": self.count("diverged"),
+            "failed": self.count("failed"),
+            "unfinished": self.count(*STATUSES_UNFINISHED),
+        }
+
+    def sorted_runs(self) -> list[RunRecord]:
+        return sorted(self.runs.values(), key=lambda run: (run.seed is None, run.seed or 0))
+
+    def describe(self, keys: Iterable[str] | None = None) -> str:
+        """``key=value, ...`` of the overrides (or of ``keys`` among them); ``default``."""
+        items = [(k, v) for k, v in self.overrides.items() if keys is None or k in keys]
+        return ", ".join(f"{k}={v}" for k, v in items) or "default"
+
+
+def group_runs(records: Iterable[RunRecord], pool_sweeps: bool = False) -> dict[GroupKey, Group]:
+    """Records grouped by sweep × task × optimizer × canonical overrides, in sorted key order."""
+    groups: dict[GroupKey, Group] = {}
+    for record in records:
+        canon = {k: canonical(v) for k, v in record.overrides.items()}
+        sweep = POOLED if pool_sweeps else record.sweep
+        key = (sweep, record.task, record.optimizer, tuple(sorted(canon.items())))
+        group = groups.get(key)
+        if group is None:
+            overrides = dict(sorted(record.overrides.items()))
+            group = groups[key] = Group(sweep, record.task, record.optimizer, overrides, canon)
+        group.add(record)
+    return {key: groups[key] for key in sorted(groups)}
+
+
+def index_by_task_optimizer(groups: Mapping[GroupKey, Group]) -> dict[tuple[str, str], list[Group]]:
+    index: dict[tuple[str, str], list[Group]] = {}
+    for (_, task, optimizer, _), group in groups.items():
+        index.setdefault((task, optimizer), []).append(group)
+    return index
+
+
+def match_entry(entry: Entry, groups: Iterable[Group]) -> tuple[list[Group], list[Group]]:
+    """The entry's candidate settings, and the other groups of its task × optimizer.
+
+    A candidate comes from one of the entry's sweeps (any sweep when pooled, or when the entry
+    names none), and its overrides, outside the keys selected over (``select.over``), are
+    exactly the entry's ``overrides``: the row means that setting and nothing else (a smoke run
+    with an extra ``max_steps`` override, or the same setting in another sweep, is not a
+    candidate: it is listed as "other").
+    """
+    required = {k: canonical(v) for k, v in entry.overrides.items()}
+    sweeps = {name.replace("/", "_") for name in entry.sweep_names}  # as directories spell it
+    matched, others = [], []
+    for group in groups:
+        fixed = {k: v for k, v in group.canonical.items() if k not in entry.select_over}
+        in_sweep = group.sweep in (POOLED, *sweeps) or not sweeps
+        in_sweep = in_sweep or group.sweep.replace("/", "_") in sweeps
+        (matched if fixed == required and in_sweep else others).append(group)
+    return matched, others
+
+
+@dataclass(frozen=True)
+class Selected:
+    group: Group | None
+    """The chosen setting (the only candidate, if one); None when several candidates exist and
+    none has a finished run with the metric."""
+    metric: str
+    """The metric the choice was made on (the entry's metric on the selection split)."""
+    note: str = ""
+
+
+def _on_split(metric: str, split: str) -> str:
+    leaf = metric.split("/", 1)[1] if "/" in metric else metric
+    return f"{split}/{leaf}"
+
+
+def select_setting(entry: Entry, candidates: list[Group], split: str | None = None) -> Selected:
+    """The paper's protocol: the candidate with the best mean of the entry's metric (under its
+    statistic) on the selection split. A setting that diverged on any seed loses to every
+    setting that did not; ties go to the first setting in sorted order. Falls back to the
+    entry's own metric (with a note) when no run logged the selection split."""
+    split = split or entry.select_split
+    metric = _on_split(entry.metric, split)
+    if len(candidates) == 1:
+        return Selected(candidates[0], metric)
+    note = ""
+    if not any(group.values(metric, entry.statistic) for group in candidates):
+        if metric != entry.metric and any(
+            g.values(entry.metric, entry.statistic) for g in candidates
+        ):
+            note = f"no run logged {metric}; selected on {entry.metric}"
+            metric = entry.metric
+    sign = 1.0 if metric_mode(metric) == "min" else -1.0
+    best, best_score = None, None
+    for group in candidates:
+        values = group.values(metric, entry.statistic)
+        if not values:
+            continue
+        score = (group.count("diverged") > 0, sign * sum(values.values()) / len(values))
+        if best_score is None or score < best_score:
+            best, best_score = group, score
+    return Selected(best, metric, note)
