@@ -143,6 +143,19 @@ class RunDirectory:
         summary = self.summary()
         return summary is not None and summary.get("status") in FINAL_STATUSES
 
+    def launch_action(self, force: bool) -> tuple[str, str | None]:
+        """What a launch would do with this directory, and the status it holds: ``new`` (no
+        run yet), ``resume`` (an unfinished run: killed, interrupted, failed or running now),
+        ``skip`` (finished or diverged) or ``re-run`` (finished, with ``force=true``). The
+        sweep launcher, ``scripts.sweep_plan`` and the run's preparation all decide here."""
+        summary = self.summary()
+        status = summary.get("status") if summary else None
+        if status in FINAL_STATUSES:
+            return ("re-run" if force else "skip"), status
+        if status is not None or self.config_path.exists():
+            return "resume", status
+        return "new", None
+
     def stored_config(self) -> dict[str, Any] | None:
         """The config a previous launch stored, None when there is none; CorruptRun when the
         file is not a readable YAML mapping."""

@@ -1,10 +1,10 @@
-"""A sweep's jobs, expanded exactly as Hydra expands ``python -m experiments.train -m <overrides>``.
+"""A sweep's jobs composed as Hydra composes them: each job's config is loaded from the master
+config (``python -m experiments.train -m <overrides>`` composed in multirun mode) with the job's
+override list, the way Hydra's launchers do, and named as ``experiments.runs.prepare`` names it.
 
-Hydra composes the master config in multirun mode, its BasicSweeper expands
-``hydra.sweeper.params`` (a paper file's grid) together with the command line's sweep syntax
-(``seed=1,2,3``) into one override list per job, and each job's config is composed from the
-master the way a launcher composes it. Both the sweep controller (``experiments.sweeps``) and
-``scripts/sweep_plan.py`` use this, so what a plan predicts is what a launch does.
+The suite's launcher composes the jobs the sweeper hands it here; the entry point's pre-check
+(``sweep_expansion``) composes the master config once and, under Hydra's basic sweeper, every job
+of the grid, so that a mistake is one line before Hydra starts.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from experiments.config_checks import CONFIG_DIR
 from experiments.runs.identity import RunIdentity
+from experiments.sweeps.job import SweepJob
 
-_BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
 @dataclass
@@ -36,17 +36,37 @@ class Job:
 
     overrides: list[str]
     cfg: DictConfig
-    """The job's config without the ``hydra`` node (what ``experiments.train`` receives)."""
+    """The job's config without the ``hydra`` node (what ``experiments.lifecycle`` receives)."""
     choices: dict[str, Any]
     identity: RunIdentity
 
+    def callable(self) -> SweepJob:
+        container = OmegaConf.to_container(self.cfg, resolve=False)
+        return SweepJob(container, tuple(self.overrides), dict(self.choices))
 
-def _job_overrides(master: DictConfig, config_loader: Any) -> list[list[str]]:
-    """The jobs' override lists, as BasicSweeper.sweep builds them: the sweeper's params first,
-    then the command line's task overrides (a key given in both takes the command line's)."""
+
+def compose_job(config_loader: Any, master: DictConfig, overrides: Sequence[str]) -> Job:
+    """One job composed from the master config as a Hydra launcher composes it (≈ 0.1 s)."""
+    job_cfg = config_loader.load_sweep_config(master, list(overrides))
+    HydraConfig.instance().set_config(job_cfg)
+    task_overrides = list(job_cfg.hydra.overrides.task)
+    choices = dict(job_cfg.hydra.runtime.choices)
+    cfg = OmegaConf.create(OmegaConf.to_container(job_cfg, resolve=False))
+    with read_write(cfg), open_dict(cfg):
+        del cfg["hydra"]
+    identity = RunIdentity.of(cfg, task_overrides, choices)
+    return Job(task_overrides, cfg, choices, identity)
+
+
+def is_tuner(master: DictConfig) -> bool:
+    """Whether the sweeper decides as it goes (Optuna, …) rather than expanding a grid."""
+    return master.hydra.sweeper.get("_target_") != BASIC_SWEEPER
+
+
+def grid_overrides(master: DictConfig, config_loader: Any) -> list[list[str]]:
+    """The jobs' override lists of Hydra's basic sweeper, as its ``sweep`` builds them: the
+    sweeper's params first, then the command line's task overrides."""
     sweeper = master.hydra.sweeper
-    if sweeper.get("_target_") != _BASIC_SWEEPER:
-        raise HydraException(f"hydra.sweeper is {sweeper.get('_target_')}: only Hydra's basic")
     params = OmegaConf.to_container(sweeper.params, resolve=False) if sweeper.params else {}
     arguments = [f"{key}={value}" for key, value in params.items()]
     arguments += list(master.hydra.overrides.task)
@@ -55,44 +75,22 @@ def _job_overrides(master: DictConfig, config_loader: Any) -> list[list[str]]:
     return [list(job) for batch in batches for job in batch]
 
 
-class SweepExpansion:
-    """The master config and the jobs of a sweep; ``job(overrides)`` composes one (≈ 0.1 s)."""
-
-    def __init__(self, config_loader: Any, master: DictConfig, config_dir: Path) -> None:
-        self._config_loader = config_loader
-        self.master = master
-        self.config_dir = Path(config_dir)
-        self.jobs = _job_overrides(master, config_loader)
-
-    @property
-    def launcher(self) -> str:
-        return str(self.master.launcher.name)
-
-    def job(self, overrides: Sequence[str]) -> Job:
-        """One job composed as a launcher composes it, named as ``experiments.runs.prepare``
-        names it."""
-        job_cfg = self._config_loader.load_sweep_config(self.master, list(overrides))
-        HydraConfig.instance().set_config(job_cfg)
-        task_overrides = list(job_cfg.hydra.overrides.task)
-        choices = dict(job_cfg.hydra.runtime.choices)
-        cfg = OmegaConf.create(OmegaConf.to_container(job_cfg, resolve=False))
-        with read_write(cfg), open_dict(cfg):
-            del cfg["hydra"]
-        identity = RunIdentity.of(cfg, task_overrides, choices)
-        return Job(task_overrides, cfg, choices, identity)
-
-
 @contextmanager
 def sweep_expansion(
-    overrides: Sequence[str], config_dir: Path = CONFIG_DIR
-) -> Iterator[SweepExpansion]:
-    """Hydra initialized on ``config_dir`` with the master config of
-    ``python -m experiments.train -m <overrides>``, composed in multirun mode as Hydra does.
-    Raises ``hydra.errors.HydraException`` (and its subclasses) on a bad override."""
+    overrides: Sequence[str], config_dir: Path = CONFIG_DIR, config_name: str = "train"
+) -> Iterator[tuple[Any, DictConfig]]:
+    """Hydra initialized on ``config_dir``, and the master config of ``-m <overrides>`` composed
+    in multirun mode: ``(config_loader, master)``. Raises ``hydra.errors.HydraException`` (and
+    its subclasses) on a bad override."""
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3", job_name="train"):
-        config_loader = GlobalHydra.instance().config_loader()
-        master = config_loader.load_configuration(
-            config_name="train", overrides=list(overrides), run_mode=RunMode.MULTIRUN
-        )
-        yield SweepExpansion(config_loader, master, config_dir)
+    try:
+        with initialize_config_dir(
+            config_dir=str(config_dir), version_base="1.3", job_name="train"
+        ):
+            config_loader = GlobalHydra.instance().config_loader()
+            master = config_loader.load_configuration(
+                config_name=config_name, overrides=list(overrides), run_mode=RunMode.MULTIRUN
+            )
+            yield config_loader, master
+    finally:
+        GlobalHydra.instance().clear()

@@ -1,5 +1,5 @@
 """One job of a sweep, as a picklable callable: submitit sends it to a local process or a Slurm
-array task, which composes the job's config from its override list and trains the run."""
+array task, where it trains the run of the job's composed config."""
 
 from __future__ import annotations
 
@@ -9,25 +9,17 @@ from typing import Any
 
 @dataclass(frozen=True)
 class SweepJob:
+    config: dict[str, Any]
+    """The job's composed config (unresolved, without the ``hydra`` node), as a container."""
     overrides: tuple[str, ...]
-    config_dir: str
+    choices: dict[str, Any]
 
     def __call__(self) -> int:
-        from hydra import compose, initialize_config_dir
-        from hydra.core.global_hydra import GlobalHydra
-        from omegaconf import open_dict
+        from omegaconf import OmegaConf
 
         from experiments.lifecycle import run_one
 
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(
-            config_dir=self.config_dir, version_base="1.3", job_name="train"
-        ):
-            cfg = compose("train", overrides=list(self.overrides), return_hydra_config=True)
-        choices = dict(cfg.hydra.runtime.choices)
-        with open_dict(cfg):
-            del cfg["hydra"]
-        return run_one(cfg, list(self.overrides), choices)
+        return run_one(OmegaConf.create(self.config), list(self.overrides), dict(self.choices))
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
         """Requeue this job as it is (submitit calls this on SIGUSR2, after the run's own handler

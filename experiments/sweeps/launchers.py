@@ -9,15 +9,17 @@ way hydra-submitit-launcher maps them. Job logs are in ``<runs_dir>/<sweep>/.sub
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from experiments.sweeps.expansion import Job
-from experiments.sweeps.job import SweepJob
 from experiments.sweeps.report import SweepReport
 
 QUEUE_KEYS = frozenset(
@@ -67,35 +69,80 @@ def job_code(job: Any) -> tuple[int, str | None]:
         return 1, text[-1] if text else type(error).__name__
 
 
-def launch_inline(jobs: Sequence[Job], config_dir: Path, report: SweepReport) -> None:
-    for job in jobs:
+class ErrorLines(io.TextIOBase):
+    """stderr as it is, remembering the last ``error: ...`` line (an inline run's refusal)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.last = stream, None
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.startswith("error: "):
+                self.last = line
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def launch_inline(jobs: Sequence[Job], report: SweepReport) -> None:
+    """One run after another in this process; a stop signal interrupts the run (it checkpoints)
+    and the sweep (``KeyboardInterrupt`` after the run closed)."""
+    for index, job in enumerate(jobs):
         report.started(job)
-        report.ended(job, SweepJob(tuple(job.overrides), str(config_dir))())
+        errors = ErrorLines(sys.stderr)
+        with contextlib.redirect_stderr(errors):
+            code = job.callable()()
+        report.ended(job, code, errors.last)
+        if report.outcomes[-1].status == "interrupted":
+            report.not_started(jobs[index + 1 :])
+            raise KeyboardInterrupt
 
 
 def launch_local(
     jobs: Sequence[Job],
-    config_dir: Path,
     params: dict[str, Any],
     folder: Path,
     max_parallel: int,
     report: SweepReport,
 ) -> None:
-    """A process per run, at most ``max_parallel`` at a time; a run ends, the next starts."""
+    """A process per run, at most ``max_parallel`` at a time; a run ends, the next starts.
+    Ctrl-C (or SIGTERM to the sweep) stops the running ones with their checkpoints, waits for
+    them, and raises ``KeyboardInterrupt``."""
     made = executor("local", params, folder)
     waiting, running = list(jobs), []
-    while waiting or running:
-        while waiting and len(running) < max_parallel:
-            job = waiting.pop(0)
-            report.started(job)
-            running.append((job, made.submit(SweepJob(tuple(job.overrides), str(config_dir)))))
-        time.sleep(0.2)
-        for entry in [entry for entry in running if entry[1].done()]:
-            running.remove(entry)
-            job, submitted = entry
-            code, problem = job_code(submitted)
-            report.ended(job, code, problem, log=Path(submitted.paths.stderr))
-    tidy(folder)
+    try:
+        while waiting or running:
+            while waiting and len(running) < max_parallel:
+                job = waiting.pop(0)
+                report.started(job)
+                running.append((job, made.submit(job.callable())))
+            time.sleep(0.2)
+            _collect(running, report)
+    except KeyboardInterrupt:
+        report.say(f"stopping {len(running)} running run(s): each writes its checkpoint")
+        for _, submitted in running:
+            submitted.cancel(check=False)  # SIGINT: the run checkpoints and exits 1
+        deadline = time.monotonic() + STOP_GRACE_S
+        while running and time.monotonic() < deadline:
+            time.sleep(0.2)
+            _collect(running, report)
+        report.not_started(waiting)
+        raise
+    finally:
+        tidy(folder)
+
+
+STOP_GRACE_S = 120.0
+"""How long a stopped sweep waits for its runs' checkpoints."""
+
+
+def _collect(running: list[tuple[Job, Any]], report: SweepReport) -> None:
+    for entry in [entry for entry in running if entry[1].done()]:
+        running.remove(entry)
+        job, submitted = entry
+        code, problem = job_code(submitted)
+        report.ended(job, code, problem, log=Path(submitted.paths.stderr))
 
 
 def pending_reasons(job_ids: Sequence[str]) -> dict[str, str]:
@@ -118,7 +165,6 @@ def pending_reasons(job_ids: Sequence[str]) -> dict[str, str]:
 
 def launch_slurm(
     jobs: Sequence[Job],
-    config_dir: Path,
     params: dict[str, Any],
     folder: Path,
     wait: bool,
@@ -129,13 +175,24 @@ def launch_slurm(
     that reports later."""
     made = executor("slurm", params, folder)
     with made.batch():
-        submitted = [made.submit(SweepJob(tuple(job.overrides), str(config_dir))) for job in jobs]
+        submitted = [made.submit(job.callable()) for job in jobs]
     ids = [job.job_id for job in submitted]
     tidy(folder)
     report.submitted(jobs, ids)
     if not wait:
         return
     running = list(zip(jobs, submitted, strict=True))
+    try:
+        _wait_slurm(running, report)
+    except KeyboardInterrupt:
+        report.say(f"cancelling {len(running)} array task(s): Slurm's SIGTERM checkpoints them")
+        for _, sub in running:
+            sub.cancel(check=False)
+        report.not_started([job for job, _ in running], "cancelled")
+        raise
+
+
+def _wait_slurm(running: list[tuple[Job, Any]], report: SweepReport) -> None:
     checked = 0.0
     while running:
         time.sleep(1.0)

@@ -4,7 +4,8 @@ one line per run that did not finish (its directory, status and error, and where
 A run's outcome comes from its ``summary.json`` and its exit code: ``finished`` and ``diverged``
 are results; ``failed``, ``interrupted``, ``killed`` (the process died while training) and
 ``refused`` (bad input: exit 2, nothing written) are not, and make the sweep exit non-zero (1 when
-a run failed, was interrupted or killed, else 2).
+a run failed, was interrupted or killed, or the sweep was stopped before it started some runs,
+else 2). Under a tuner the report spans every batch the sweeper launched.
 """
 
 from __future__ import annotations
@@ -41,10 +42,11 @@ def last_error_line(log: Path | None) -> str | None:
 
 
 class SweepReport:
-    def __init__(self, sweep_dir: Path, to_launch: int, stream: TextIO | None = None) -> None:
+    def __init__(self, sweep_dir: Path, to_launch: int = 0, stream: TextIO | None = None) -> None:
         self.sweep_dir, self.total, self.stream = sweep_dir, to_launch, stream or sys.stdout
         self.outcomes: list[Outcome] = []
         self.skipped: list[Job] = []
+        self.stopped = False
         self.started_at: dict[str, float] = {}
         self.began = time.monotonic()
         self.submitted_ids: list[str] = []
@@ -57,7 +59,7 @@ class SweepReport:
 
     def skip(self, jobs: Sequence[Job]) -> None:
         """Finished runs the sweep does not launch (no process is started for them)."""
-        self.skipped = list(jobs)
+        self.skipped += list(jobs)
         if not jobs:
             return
         shown = ", ".join(self.name(job) for job in jobs[:SHOWN_SKIPPED])
@@ -65,6 +67,16 @@ class SweepReport:
         self.say(
             f"{len(jobs)} runs already finished, skipped (force=true re-runs them): {shown}{more}"
         )
+
+    def add_batch(self, to_launch: int) -> None:
+        """A batch of the sweeper's: its runs to launch count in the ``[i/n]`` lines."""
+        self.total += to_launch
+
+    def not_started(self, jobs: Sequence[Job], status: str = "not started") -> None:
+        """Runs a stopped sweep did not start (or cancelled before they ended)."""
+        self.stopped = True
+        for job in jobs:
+            self.outcomes.append(Outcome(job, status, "the sweep was stopped"))
 
     def started(self, job: Job) -> None:
         self.started_at[self.name(job)] = time.monotonic()
@@ -127,6 +139,6 @@ class SweepReport:
                 self.say(
                     f"  {outcome.job.identity.path}  {outcome.status}: {outcome.detail}{where}"
                 )
-        if any(o.status in ("failed", "interrupted", "killed") for o in unfinished):
+        if self.stopped or any(o.status in ("failed", "interrupted", "killed") for o in unfinished):
             return 1
         return 2 if unfinished else 0

@@ -1,0 +1,120 @@
+"""One batch of a sweep, as Hydra's sweeper hands it to the suite's launcher.
+
+1. Every job is composed from the master config and checked before any run starts (run-level
+   keys, recipe keys, optimizer, data, a validation split under a tuner): bad jobs are one line
+   each (the same reason for many jobs: one line with their count), exit 2, nothing launched.
+2. Finished runs are skipped without a process (``force=true`` re-runs them); their objective is
+   the one they recorded.
+3. The rest run: ``inline`` in this process, ``local`` a process per run (at most as many at a
+   time as the cores allow for the threads each run uses; ``launcher.max_parallel``), ``slurm``
+   one job array (``launcher.wait=false`` returns after submitting). A line per run as it ends.
+4. Each job's objective goes back to the sweeper (``experiments.sweeps.objective``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.config_checks import ConfigError, check_writable, composition_error
+from experiments.runs.store import RunDirectory
+from experiments.sweeps import launchers, session
+from experiments.sweeps.checks import check_job
+from experiments.sweeps.expansion import Job, compose_job, is_tuner
+from experiments.sweeps.objective import run_objective
+
+
+def compose_batch(
+    config_loader: Any, master: DictConfig, job_overrides: Sequence[Sequence[str]]
+) -> tuple[list[Job], list[tuple[str, str]]]:
+    """The batch's jobs, and ``(job name, reason)`` for each job that cannot run."""
+    tuning = is_tuner(master)
+    jobs, problems = [], []
+    for overrides in job_overrides:
+        named = " ".join(overrides)
+        try:
+            job = compose_job(config_loader, master, overrides)
+            named = job.identity.name
+            check_job(job, tuning)
+            jobs.append(job)
+        except ConfigError as problem:
+            problems.append((named, str(problem)))
+        except HydraException as problem:
+            problems.append((named, composition_error(problem, list(overrides))))
+    return jobs, problems
+
+
+def refuse(problems: list[tuple[str, str]], total: int) -> None:
+    """One line per bad job, or one line for a reason many jobs share; nothing is launched."""
+    reasons = Counter(reason for _, reason in problems)
+    for reason, count in reasons.items():
+        if count == 1:
+            name = next(name for name, why in problems if why == reason)
+            print(f"error: {name}: {reason}", file=sys.stderr)
+        else:
+            print(f"error: {count} runs: {reason}", file=sys.stderr)
+    print(f"error: {len(problems)} of {total} runs refused: nothing was launched", file=sys.stderr)
+
+
+def launch_batch(
+    kind: str,
+    params: dict[str, Any],
+    config_loader: Any,
+    master: DictConfig,
+    job_overrides: Sequence[Sequence[str]],
+) -> list[float | None]:
+    """Run one batch (see the module docstring); the objective of each job, in order."""
+    sweep = str(master.sweep)
+    sweep_dir = Path(str(master.runs_dir)) / sweep.replace("/", "_")
+    current = session.start(sweep, sweep_dir)
+    try:
+        check_writable(str(master.runs_dir))
+    except ConfigError as problem:
+        current.refused = True
+        print(f"error: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+    jobs, problems = compose_batch(config_loader, master, job_overrides)
+    if problems:
+        current.refused = True
+        refuse(problems, len(job_overrides))
+        raise SystemExit(2)
+    report = current.report
+    finished = [job for job in jobs if _action(job) == "skip"]
+    to_launch = [job for job in jobs if job not in finished]
+    settings: dict[str, Any] = OmegaConf.to_container(master.launcher, resolve=True)
+    how, cap = kind, 1
+    if kind == "local":
+        cap, threads = launchers.default_parallelism(params.get("cpus_per_task"))
+        cap = int(settings.get("max_parallel") or cap)
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        how = (f"local, {cap} at a time ({threads} thread(s) per run; "
+               "launcher.max_parallel=N to change)")  # fmt: skip
+    report.add_batch(len(to_launch))
+    report.say(f"sweep {sweep} -> {sweep_dir}: {len(jobs)} runs, {len(to_launch)} to launch "
+               f"({how})")  # fmt: skip
+    report.skip(finished)
+    folder = sweep_dir / ".submitit"
+    if to_launch and kind == "inline":
+        launchers.launch_inline(to_launch, report)
+    elif to_launch and kind == "local":
+        folder.mkdir(parents=True, exist_ok=True)
+        launchers.launch_local(to_launch, params, folder, cap, report)
+    elif to_launch:
+        folder.mkdir(parents=True, exist_ok=True)
+        wait = bool(settings.get("wait", True))
+        launchers.launch_slurm(to_launch, params, folder, wait, report)
+        if not wait:
+            overrides = [o for o in master.hydra.overrides.task]
+            current.later = "python -m scripts.sweep_plan " + " ".join(overrides)
+    return [run_objective(RunDirectory(job.identity.path).summary()) for job in jobs]
+
+
+def _action(job: Job) -> str:
+    return RunDirectory(job.identity.path).launch_action(bool(job.cfg.force))[0]
