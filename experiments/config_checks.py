@@ -163,28 +163,55 @@ def check_overrides(overrides: Sequence[str]) -> None:
 
 
 def composition_error(error: Exception, overrides: Sequence[str]) -> str:
-    """One line for Hydra's composition errors: an unknown config group option names the
-    closest options, an unknown key the override it came from."""
+    """One line for Hydra's composition errors: an unknown config group option or paper file
+    names the closest options, an unknown key the closest known key (or the ``+`` it needs)."""
     from hydra.errors import MissingConfigException
 
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
-        group, _, option = str(error.missing_cfg_file).rpartition("/")
-        options = list(error.options or [])
-        close = difflib.get_close_matches(option, options, n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
-        return f"{group}={option} is not a config of {group}: {hint}options: {', '.join(options)}"
+        return _missing_option(str(error.missing_cfg_file), list(error.options or []))
     cause = error.__cause__
     message = str(cause or error).strip().splitlines()
     message = message[0] if message else type(error).__name__
+    if message.startswith("Could not override '") and "No match in the defaults list" in message:
+        group = message.split("'")[1]
+        return f"{group} is not in the defaults list: add it with +{group}=<option>"
     key = getattr(cause, "full_key", None)
     if key:
         override = next((o for o in overrides if o.lstrip("+~").split("=")[0] == key), None)
         shown = f" (from {override!r})" if override else ""
-        return (
-            f"unknown config key {key!r}{shown}: {message}; list the keys with "
-            "`python -m experiments.train --cfg job`"
-        )
+        return f"unknown config key {key!r}{shown}: {_key_hint(key, override)}"
     return message.rstrip(".")
+
+
+def _missing_option(missing: str, options: list[str]) -> str:
+    """``group/option`` is not a config: the closest options of the group (a nested group such
+    as ``paper/radam`` lists its own files)."""
+    group, _, option = missing.rpartition("/")
+    if not options:
+        folder = CONFIG_DIR / group
+        options = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    close = difflib.get_close_matches(option, options, n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    listed = ", ".join(options) or "none"
+    return f"{group}={option} is not a config of {group}: {hint}options: {listed}"
+
+
+def _key_hint(key: str, override: str | None) -> str:
+    """The closest known key, or the ``+`` that adds a keyword an optimizer class takes."""
+    parent, _, leaf = key.rpartition(".")
+    if not parent:
+        close = difflib.get_close_matches(leaf, sorted(RUN_LEVEL_KEYS), n=1, cutoff=0.6)
+        if close:
+            return f"did you mean {close[0]}?"
+        return f"the run-level keys are {', '.join(sorted(RUN_LEVEL_KEYS))}"
+    if override is not None and not override.startswith("+"):
+        return (
+            f"{parent} has no key {leaf!r}; to add one (e.g. a keyword of a custom optimizer "
+            f"class) write +{override}"
+        )
+    return (
+        f"{parent} has no key {leaf!r}: list the keys with `python -m experiments.train --cfg job`"
+    )
 
 
 def to_container(node: DictConfig) -> dict:

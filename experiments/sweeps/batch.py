@@ -17,6 +17,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +32,46 @@ from experiments.sweeps.expansion import Job, compose_job, is_tuner
 from experiments.sweeps.objective import run_objective
 
 
+@dataclass
+class Checked:
+    """A job of a batch as composed and checked: the job (None when it does not compose), its
+    name, and why it cannot run (None when it can)."""
+
+    job: Job | None
+    name: str
+    problem: str | None
+
+
 def compose_batch(
     config_loader: Any, master: DictConfig, job_overrides: Sequence[Sequence[str]]
-) -> tuple[list[Job], list[tuple[str, str]]]:
-    """The batch's jobs, and ``(job name, reason)`` for each job that cannot run."""
+) -> list[Checked]:
     tuning = is_tuner(master)
-    jobs, problems = [], []
+    checked = []
     for overrides in job_overrides:
-        named = " ".join(overrides)
+        job, named, problem = None, " ".join(overrides), None
         try:
             job = compose_job(config_loader, master, overrides)
             named = job.identity.name
             check_job(job, tuning)
-            jobs.append(job)
-        except ConfigError as problem:
-            problems.append((named, str(problem)))
-        except HydraException as problem:
-            problems.append((named, composition_error(problem, list(overrides))))
-    return jobs, problems
+        except ConfigError as error:
+            problem = str(error)
+        except HydraException as error:
+            problem = composition_error(error, list(overrides))
+        checked.append(Checked(job, named, problem))
+    return checked
+
+
+class PlanReady(Exception):
+    """Raised by a batch launched in planning mode, with the batch's checked jobs: nothing runs
+    (``experiments.sweeps.plan``)."""
+
+    def __init__(self, checked: list[Checked]) -> None:
+        super().__init__(f"{len(checked)} jobs planned")
+        self.checked = checked
+
+
+planning = False
+"""Set by ``experiments.sweeps.plan``: the next batch is composed and checked, not launched."""
 
 
 def refuse(problems: list[tuple[str, str]], total: int) -> None:
@@ -71,6 +94,8 @@ def launch_batch(
     job_overrides: Sequence[Sequence[str]],
 ) -> list[float | None]:
     """Run one batch (see the module docstring); the objective of each job, in order."""
+    if planning:
+        raise PlanReady(compose_batch(config_loader, master, job_overrides))
     sweep = str(master.sweep)
     sweep_dir = Path(str(master.runs_dir)) / sweep.replace("/", "_")
     current = session.start(sweep, sweep_dir)
@@ -80,7 +105,9 @@ def launch_batch(
         current.refused = True
         print(f"error: {problem}", file=sys.stderr)
         raise SystemExit(2) from None
-    jobs, problems = compose_batch(config_loader, master, job_overrides)
+    checked = compose_batch(config_loader, master, job_overrides)
+    problems = [(entry.name, entry.problem) for entry in checked if entry.problem is not None]
+    jobs = [entry.job for entry in checked if entry.job is not None]
     if problems:
         current.refused = True
         refuse(problems, len(job_overrides))
