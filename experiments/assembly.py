@@ -9,6 +9,7 @@ import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -18,7 +19,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 from torch import nn
 
-from data import DataUnavailable
+from data import DataError
 from experiments.calendar import Calendar
 from experiments.config_checks import ConfigError, to_container
 from experiments.distributed import World
@@ -40,40 +41,61 @@ def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
         raise ConfigError(f"optimizer {target}: {str(error).splitlines()[0]}") from None
 
 
-def task_builder(path: object, synthetic: bool = False) -> Any:
-    """The function ``task.build`` names: ``package.module.function``, imported and checked to be
-    callable with the contract's arguments (one line when it cannot be). With ``synthetic``, the
-    module's ``synthetic`` builder when it has one."""
+def _task_module(path: object) -> tuple[ModuleType, str]:
+    """The module ``task.build`` names and the function's name in it: the one place a task
+    module is imported (one line when it cannot be)."""
     if not isinstance(path, str) or "." not in path:
         raise ConfigError(f"task.build={path!r} is invalid: a dotted path module.function")
     module_name, _, attribute = path.rpartition(".")
     try:
-        builder = getattr(importlib.import_module(module_name), attribute)
+        return importlib.import_module(module_name), attribute
     except ImportError as error:
         raise ConfigError(f"task.build={path!r} cannot be imported: {error}") from None
-    except AttributeError:
-        raise ConfigError(
-            f"task.build={path!r} is invalid: {module_name} has no {attribute}"
-        ) from None
-    if synthetic:
-        builder = getattr(importlib.import_module(module_name), "synthetic", builder)
+
+
+def task_builder(path: object, synthetic: bool = False) -> Any:
+    """The function ``task.build`` names: ``package.module.function``, imported and checked to be
+    callable with the contract's arguments (one line when it cannot be). With ``synthetic``, the
+    module's ``synthetic`` builder when it has one."""
+    module, attribute = _task_module(path)
+    if not hasattr(module, attribute):
+        raise ConfigError(f"task.build={path!r} is invalid: {module.__name__} has no {attribute}")
+    builder = getattr(module, "synthetic", None) if synthetic else None
+    builder = builder or getattr(module, attribute)
     if not callable(builder):
         raise ConfigError(f"task.build={path!r} is invalid: not a function")
     try:
-        inspect.signature(builder).bind(None, seed=0, data_dir="", device=None)
+        inspect.signature(builder).bind(None, seed=0, data_dir="", device=None, world=None)
     except (TypeError, ValueError):
         raise ConfigError(
-            f"task.build={path!r} is invalid: it must take (cfg, *, seed, data_dir, "
-            "device) and return a Task (experiments.tasks.contract)"
+            f"task.build={path!r} is invalid: it must take (cfg, *, seed, data_dir, device, "
+            "world) and return a Task (experiments.tasks.contract)"
         ) from None
     return builder
 
 
-def build_task(cfg: DictConfig, device: torch.device, synthetic: bool = False) -> Task:
+def check_data(cfg: DictConfig) -> None:
+    """``ConfigError`` (one line, the builder's message) when the recipe's dataset is missing,
+    through the task module's optional ``check_data(cfg, *, data_dir)``; cheap (no data is
+    loaded), so a sweep checks every run before launching any."""
+    module, _ = _task_module(cfg.task.build)
+    check = getattr(module, "check_data", None)
+    if check is None:
+        return
+    try:
+        check(cfg.task, data_dir=cfg.data_dir)
+    except DataError as error:  # DataUnavailable included
+        raise ConfigError(str(error)) from None
+
+
+def build_task(
+    cfg: DictConfig, device: torch.device, world: World, synthetic: bool = False
+) -> Task:
+    """The task of ``cfg`` with its model on ``device``, checked against ``world``."""
     builder = task_builder(cfg.task.build, synthetic)
     try:
-        task = builder(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
-    except DataUnavailable as error:
+        task = builder(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device, world=world)
+    except DataError as error:  # DataUnavailable included
         raise ConfigError(str(error)) from None
     if not isinstance(task, Task):
         raise ConfigError(
@@ -132,12 +154,10 @@ def build_run(
     shapes where its module offers it (the benchmarks); ``wrap_task`` wraps the built task (a
     benchmark switching evaluations off, the GPU check observing batches)."""
     options = LoopOptions.from_task_config(cfg.task)
-    task = build_task(cfg, device, synthetic=synthetic)
+    task = build_task(cfg, device, world, synthetic=synthetic)
     if wrap_task is not None:
         task = wrap_task(task)
-    task.validate(world)
-    model = task.place_model(device)
-    optimizer = build_optimizer(cfg, model)
+    optimizer = build_optimizer(cfg, task.model)
     calendar = Calendar.plan(task, world, options.update_freq, cfg.max_steps)
     schedule = build_schedule_for(cfg, task, optimizer, calendar)
-    return BuiltRun(task, model, optimizer, schedule, calendar, options)
+    return BuiltRun(task, task.model, optimizer, schedule, calendar, options)

@@ -135,13 +135,18 @@ def _read_files(
     return images, labels, md5s
 
 
-def load_cifar10(data_dir: str | Path) -> CifarData:
-    """Train (data_batch_1..5, in order) and test images; DataUnavailable when absent or broken."""
+def require_files(data_dir: str | Path) -> None:
+    """DataUnavailable unless every batch file is there (nothing is read)."""
     missing = [name for name in TRAIN_FILES + TEST_FILES if not (folder(data_dir) / name).is_file()]
     if len(missing) == len(TRAIN_FILES + TEST_FILES):
         raise _unavailable(data_dir, "not found: no data_batch_1..5 and test_batch")
     if missing:
         raise _unavailable(data_dir, f"incomplete: {', '.join(missing)} missing")
+
+
+def load_cifar10(data_dir: str | Path) -> CifarData:
+    """Train (data_batch_1..5, in order) and test images; DataUnavailable when absent or broken."""
+    require_files(data_dir)
     train_images, train_labels, train_sums = _read_files(data_dir, TRAIN_FILES)
     test_images, test_labels, test_sums = _read_files(data_dir, TEST_FILES)
     md5s = {**train_sums, **test_sums}

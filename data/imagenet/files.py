@@ -74,13 +74,19 @@ def _list_digest(samples: Samples, base: Path) -> str:
     return digest.hexdigest()
 
 
-def scan(data_dir: str | Path) -> ImageNetFiles:
-    """The class list and the (path, label) samples of both splits; DataUnavailable if absent."""
-    folder_module = torchvision.datasets.folder
+def require_folders(data_dir: str | Path) -> None:
+    """DataUnavailable unless both split folders are there (nothing is listed or read)."""
     base = root(data_dir)
     for split in ("train", "val"):
         if not (base / split).is_dir():
             raise _unavailable(data_dir, f"not found: no folder {base / split}")
+
+
+def scan(data_dir: str | Path) -> ImageNetFiles:
+    """The class list and the (path, label) samples of both splits; DataUnavailable if absent."""
+    folder_module = torchvision.datasets.folder
+    base = root(data_dir)
+    require_folders(data_dir)
     try:
         classes, class_to_index = folder_module.find_classes(str(base / "train"))
     except FileNotFoundError:

@@ -11,12 +11,9 @@ the binarized cache (fairseq-preprocess's layout, separate dictionaries per lang
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from experiments.config_checks import ConfigError
-
-if TYPE_CHECKING:
-    from data.translation.corpus import CorpusSpec
+from data import DataError
+from data.translation.corpus_types import CorpusSpec
 
 ARCHIVE_URL = "https://dl.fbaipublicfiles.com/fairseq/data/iwslt14/de-en.tgz"
 LANGUAGES = ("de", "en")
@@ -46,10 +43,8 @@ def bin_dir(data_dir: Path, source_lang: str, target_lang: str) -> Path:
 
 def corpus_spec(source: str = "files") -> CorpusSpec:
     """The ``CorpusSpec`` of the prepared files (the only source of IWSLT'14)."""
-    from data.translation.corpus import CorpusSpec
-
     if source != "files":
-        raise ConfigError(f"source={source!r} is invalid for iwslt14: files")
+        raise DataError(f"source={source!r} is invalid for iwslt14: files")
     return CorpusSpec(
         name="iwslt14",
         source="files",

@@ -81,19 +81,28 @@ def missing(data_dir: str | Path) -> DataUnavailable:
     )
 
 
-def find_corpus(data_dir: str | Path, source: str = "auto") -> Corpus:
-    """The corpus of ``source`` (``auto``: the r13 folders when present, else the parquet copy);
-    ``DataUnavailable`` naming the expected path when it is missing or holds no files."""
+def chosen_folder(data_dir: str | Path, source: str = "auto") -> Path:
+    """The folder ``source`` reads (``auto``: the r13 folders when present, else the parquet
+    copy); ``DataUnavailable`` naming the expected paths when it is missing. Nothing is listed."""
     if source not in SOURCES:
         raise ValueError(f"source {source!r}: one of {', '.join(SOURCES)}")
     release, parquet = release_root(data_dir), parquet_root(data_dir)
     if source == "r13" or (source == "auto" and release.is_dir()):
         if not release.is_dir():
             raise missing(data_dir)
-        return _release_corpus(release)
+        return release
     if parquet.is_dir():
-        return _parquet_corpus(parquet)
+        return parquet
     raise missing(data_dir)
+
+
+def find_corpus(data_dir: str | Path, source: str = "auto") -> Corpus:
+    """The corpus of ``source`` (see ``chosen_folder``); ``DataUnavailable`` naming the expected
+    path when it is missing or holds no files."""
+    folder = chosen_folder(data_dir, source)
+    if folder == release_root(data_dir):
+        return _release_corpus(folder)
+    return _parquet_corpus(folder)
 
 
 def _files(folder: Path, pattern: str) -> list[Path]:

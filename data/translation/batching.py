@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from experiments.config_checks import ConfigError
+from data import DataError
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,9 @@ def filter_by_size(
     """Drop pairs whose source or target is longer than ``max_positions`` (one number or
     (source, target)) or than ``max_tokens``. ``on_invalid="skip"`` (fairseq's training
     behaviour, the default) logs a warning with the count and the first ids; ``"raise"`` raises
-    ``ConfigError`` naming the first such sentence."""
+    ``DataError`` naming the first such sentence."""
     if on_invalid not in ("skip", "raise"):
-        raise ConfigError(f"on_invalid={on_invalid!r} is invalid: skip or raise")
+        raise DataError(f"on_invalid={on_invalid!r} is invalid: skip or raise")
     if isinstance(max_positions, tuple | list):
         max_src, max_tgt = max_positions
     else:
@@ -98,7 +98,7 @@ def filter_by_size(
             for value, name in limits
             if value is not None and max(src_sizes[first], tgt_sizes[first]) > value
         )
-        raise ConfigError(
+        raise DataError(
             f"{split} sentence pair {first} has {int(src_sizes[first])} source and "
             f"{int(tgt_sizes[first])} target tokens, more than {key}="
             f"{dict((n, v) for v, n in limits)[key]}: raise the limit, or skip such pairs"
@@ -123,7 +123,7 @@ def batch_by_size(
 ) -> list[np.ndarray]:
     """Split ``indices`` (in order) into batches; ``sizes[i]`` is pair i's token count
     (``max(source, target)``). Every batch has ``len(batch) * max(sizes[batch]) <= max_tokens``
-    and at most ``max_sentences`` pairs; ``ConfigError`` when one pair alone is over the budget
+    and at most ``max_sentences`` pairs; ``DataError`` when one pair alone is over the budget
     (filter first)."""
     multiple = max(int(required_batch_size_multiple), 1)
     token_cap = int(max_tokens) if max_tokens is not None and max_tokens > 0 else None
@@ -131,7 +131,7 @@ def batch_by_size(
     lengths = np.asarray(sizes)[indices]
     if token_cap is not None and len(lengths) and int(lengths.max()) > token_cap:
         position = int(np.argmax(lengths > token_cap))
-        raise ConfigError(
+        raise DataError(
             f"sentence pair {int(indices[position])} has {int(lengths[position])} tokens, more "
             f"than max_tokens={token_cap}: filter it first (filter_by_size) or raise max_tokens"
         )

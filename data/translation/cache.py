@@ -21,11 +21,10 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from data import DataUnavailable
+from data import DataError, DataUnavailable
 from data.translation.binarized import TokenArray
-from data.translation.corpus import SPLITS, CorpusSpec, TranslationCorpus
+from data.translation.corpus_types import SPLITS, CorpusSpec, TranslationCorpus
 from data.translation.dictionary import Dictionary
-from experiments.config_checks import ConfigError
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -73,33 +72,49 @@ def read_manifest(bin_dir: Path) -> dict | None:
     return manifest if manifest.get("format") == MANIFEST_FORMAT else None
 
 
-def open_corpus(
+def _text_paths(
     spec: CorpusSpec, data_dir: Path, source_lang: str, target_lang: str
-) -> TranslationCorpus:
-    bin_dir = spec.bin_dir(data_dir, source_lang, target_lang)
-    texts = {
+) -> dict[tuple[str, str], Path]:
+    return {
         (split, lang): spec.text_path(data_dir, split, lang)
         for split in SPLITS
         for lang in (source_lang, target_lang)
     }
+
+
+def needs_binarizing(spec: CorpusSpec, data_dir: Path, source_lang: str, target_lang: str) -> bool:
+    """Whether the cache must be (re)built from the prepared text; ``DataUnavailable`` when it
+    must but cannot be (the text is missing, or a fairseq-preprocess folder is incomplete).
+    Only looks at which files exist and at the manifest: cheap enough to check a sweep."""
+    bin_dir = spec.bin_dir(data_dir, source_lang, target_lang)
+    texts = _text_paths(spec, data_dir, source_lang, target_lang)
     missing_text = [path for path in texts.values() if not path.is_file()]
     missing_bin = [name for name in _expected_files(source_lang, target_lang)
                    if not (bin_dir / name).is_file()]  # fmt: skip
     manifest = read_manifest(bin_dir)
-    if missing_bin or (manifest is not None and not missing_text and _stale(manifest, texts)):
-        if missing_text:
-            raise DataUnavailable(
-                f"{spec.name} ({spec.source}) is not prepared: {missing_text[0]} is missing; "
-                f"run `{spec.prepare_command(data_dir)}`"
-            )
-        if bin_dir.exists() and manifest is None:
-            raise DataUnavailable(
-                f"{bin_dir} lacks {missing_bin[0]} (a fairseq-preprocess folder?): complete it, "
-                f"or delete it to binarize {spec.text_dir(data_dir)} again"
-            )
+    if not missing_bin and (manifest is None or missing_text or not _stale(manifest, texts)):
+        return False
+    if missing_text:
+        raise DataUnavailable(
+            f"{spec.name} ({spec.source}) is not prepared: {missing_text[0]} is missing; "
+            f"run `{spec.prepare_command(data_dir)}`"
+        )
+    if bin_dir.exists() and manifest is None:
+        raise DataUnavailable(
+            f"{bin_dir} lacks {missing_bin[0]} (a fairseq-preprocess folder?): complete it, "
+            f"or delete it to binarize {spec.text_dir(data_dir)} again"
+        )
+    return True
+
+
+def open_corpus(
+    spec: CorpusSpec, data_dir: Path, source_lang: str, target_lang: str
+) -> TranslationCorpus:
+    bin_dir = spec.bin_dir(data_dir, source_lang, target_lang)
+    if needs_binarizing(spec, data_dir, source_lang, target_lang):
+        texts = _text_paths(spec, data_dir, source_lang, target_lang)
         _build_locked(spec, bin_dir, texts, source_lang, target_lang)
-        manifest = read_manifest(bin_dir)
-    return _open(spec, bin_dir, manifest, source_lang, target_lang)
+    return _open(spec, bin_dir, read_manifest(bin_dir), source_lang, target_lang)
 
 
 def _stale(manifest: dict, texts: dict[tuple[str, str], Path]) -> bool:
@@ -147,7 +162,7 @@ def build(
         source, target = texts[split, source_lang], texts[split, target_lang]
         counts = _line_count(source), _line_count(target)
         if counts[0] != counts[1]:
-            raise ConfigError(
+            raise DataError(
                 f"{source} has {counts[0]} lines but {target} has {counts[1]}: "
                 "a parallel corpus needs one target line per source line"
             )
@@ -194,7 +209,7 @@ def _open(
         try:
             dictionaries[lang] = Dictionary.load(path)
         except (ValueError, UnicodeDecodeError) as error:
-            raise ConfigError(f"dictionary {path} is malformed: {error}") from None
+            raise DataError(f"dictionary {path} is malformed: {error}") from None
         checksums[dict_name(lang)] = dictionaries[lang].checksum()
     splits: dict[str, tuple[TokenArray, TokenArray]] = {}
     counts: dict[str, dict[str, int]] = {}
@@ -205,7 +220,7 @@ def _open(
             try:
                 array = TokenArray(bin_dir / name)
             except ValueError as error:
-                raise ConfigError(f"{error}; delete {bin_dir} to binarize again") from None
+                raise DataError(f"{error}; delete {bin_dir} to binarize again") from None
             _check_dictionary(array, dictionaries[lang], bin_dir / dict_name(lang), manifest, name)
             recorded = (manifest or {}).get("arrays", {}).get(name)
             checksums[name] = recorded["sha256"] if recorded else array.checksum()
@@ -214,7 +229,7 @@ def _open(
             pair.append(array)
         source, target = pair
         if len(source) != len(target):
-            raise ConfigError(
+            raise DataError(
                 f"{source.prefix} has {len(source)} sentences but {target.prefix} has "
                 f"{len(target)}: delete {bin_dir} to binarize again"
             )
@@ -242,14 +257,14 @@ def _check_dictionary(
     """A dictionary that is not the one the ids were written with: refused, one line."""
     recorded = (manifest or {}).get("arrays", {}).get(name, {}).get("dictionary")
     if recorded is not None and recorded != dictionary.checksum():
-        raise ConfigError(
+        raise DataError(
             f"{path} (sha256 {dictionary.checksum()[:12]}) does not match the dictionary "
             f"{name}.bin was binarized with (sha256 {recorded[:12]}): restore it, or delete "
             f"{path.parent} to binarize again"
         )
     largest = array.max_id()
     if largest >= len(dictionary):
-        raise ConfigError(
+        raise DataError(
             f"{name}.bin holds id {largest} but {path} has only {len(dictionary)} symbols: the "
             f"dictionary does not match the binarized data; delete {path.parent} to binarize again"
         )

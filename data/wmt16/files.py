@@ -20,12 +20,9 @@ Both are binarized with one joined dictionary of at most 32,768 symbols
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from experiments.config_checks import ConfigError
-
-if TYPE_CHECKING:
-    from data.translation.corpus import CorpusSpec
+from data import DataError
+from data.translation.corpus_types import CorpusSpec
 
 LANGUAGES = ("en", "de")
 SOURCES = ("files", "hub")
@@ -73,10 +70,8 @@ def prepare_command(data_dir: Path, source: str) -> str:
 
 
 def corpus_spec(source: str = "files") -> CorpusSpec:
-    from data.translation.corpus import CorpusSpec
-
     if source not in SOURCES:
-        raise ConfigError(f"source={source!r} is invalid for wmt16: one of {', '.join(SOURCES)}")
+        raise DataError(f"source={source!r} is invalid for wmt16: one of {', '.join(SOURCES)}")
     return CorpusSpec(
         name="wmt16",
         source=source,

@@ -19,11 +19,12 @@ from omegaconf import DictConfig
 
 from data.cifar10.augment import NORMALIZATIONS
 from data.cifar10.device_pipeline import DeviceCifarBatches
-from data.cifar10.files import VAL_SPLITS, load_cifar10, split_validation
+from data.cifar10.files import VAL_SPLITS, load_cifar10, require_files, split_validation
 from data.cifar10.loader_pipeline import CifarEvalBatches, loader_batches
 from data.epoch_loader import default_num_workers
 from experiments.config_checks import ConfigError
-from experiments.tasks.classification import ClassificationTask, RowSource
+from experiments.distributed import World
+from experiments.tasks.classification import ClassificationTask, RowSource, ready
 
 PIPELINES = ("auto", "device", "dataloader")
 
@@ -72,7 +73,9 @@ def train_source(
     )
 
 
-def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> ClassificationTask:
+def build(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
+) -> ClassificationTask:
     pipeline = choose_pipeline(cfg.pipeline, device)
     _require_choice("val_split", cfg.val_split, VAL_SPLITS)
     _require_choice("normalization", cfg.normalization, tuple(NORMALIZATIONS))
@@ -99,7 +102,7 @@ def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) ->
         )
         for name, (images, labels) in splits.items()
     }
-    return ClassificationTask(
+    task = ClassificationTask(
         model=instantiate(cfg.model),
         train=train,
         eval_sources=eval_sources,
@@ -108,13 +111,19 @@ def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) ->
         channels_last=bool(cfg.get("channels_last", False)),
         checksums=data.checksums,
     )
+    return ready(task, device, world)
+
+
+def check_data(cfg: DictConfig, *, data_dir: str) -> None:
+    """DataUnavailable, as ``build`` would raise it, when a CIFAR-10 batch file is missing."""
+    require_files(data_dir)
 
 
 TRAIN_SIZE, TEST_SIZE = 50_000, 10_000
 
 
 def synthetic(
-    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
 ) -> ClassificationTask:
     """The recipe on random uint8 images of CIFAR-10's shapes and sizes, through the real
     pipelines (for ``scripts.bench_train``; nothing is read from ``data_dir``)."""
@@ -123,7 +132,7 @@ def synthetic(
     labels = torch.randint(0, 10, (TRAIN_SIZE,), generator=generator)
     test_images, test_labels = images[:TEST_SIZE], labels[:TEST_SIZE]
     stats = NORMALIZATIONS[cfg.normalization]
-    return ClassificationTask(
+    task = ClassificationTask(
         model=instantiate(cfg.model),
         train=train_source(cfg, images, labels, seed=seed, device=device),
         eval_sources={
@@ -133,3 +142,4 @@ def synthetic(
         headline=cfg.headline,
         channels_last=bool(cfg.get("channels_last", False)),
     )
+    return ready(task, device, world)

@@ -81,17 +81,6 @@ class ClassificationTask(Task):
         self.checksums = dict(checksums or {})
         self.channels_last = channels_last
 
-    def validate(self, world: World) -> None:
-        if self.train.batch_size % world.world_size:
-            raise ConfigError(
-                f"task.batch_size={self.train.batch_size} is invalid with {world.world_size} "
-                "ranks: the global batch must be divisible by the world size"
-            )
-
-    def place_model(self, device: torch.device) -> nn.Module:
-        layout = torch.channels_last if self.channels_last else torch.preserve_format
-        return self.model.to(device, memory_format=layout)
-
     def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
         return len(self.train)
 
@@ -140,3 +129,17 @@ class ClassificationTask(Task):
             f"{split}/loss": totals["loss"] / count,
             f"{split}/acc": 100.0 * totals["correct"] / count,
         }
+
+
+def ready(task: ClassificationTask, device: torch.device, world: World) -> ClassificationTask:
+    """``task`` checked against ``world`` (``ConfigError`` unless the global batch divides over
+    the ranks) with its model moved to ``device`` in its layout: what every classification
+    builder returns."""
+    if task.train.batch_size % world.world_size:
+        raise ConfigError(
+            f"task.batch_size={task.train.batch_size} is invalid with {world.world_size} "
+            "ranks: the global batch must be divisible by the world size"
+        )
+    layout = torch.channels_last if task.channels_last else torch.preserve_format
+    task.model.to(device, memory_format=layout)
+    return task

@@ -10,16 +10,19 @@ from omegaconf import DictConfig
 
 from data.digits.files import split_digits
 from data.tensor_batches import TensorBatches
-from experiments.tasks.classification import ClassificationTask
+from experiments.distributed import World
+from experiments.tasks.classification import ClassificationTask, ready
 
 
-def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> ClassificationTask:
+def build(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
+) -> ClassificationTask:
     splits = split_digits(seed, cfg.val_fraction, cfg.test_fraction)
     digest = hashlib.sha256()
     for name in ("train", "val", "test"):
         for tensor in splits[name]:
             digest.update(tensor.numpy().tobytes())
-    return ClassificationTask(
+    task = ClassificationTask(
         model=instantiate(cfg.model),
         train=TensorBatches(*splits["train"], cfg.batch_size, shuffle=True, seed=seed),
         eval_sources={
@@ -31,3 +34,4 @@ def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) ->
         checksums={"digits(sklearn)": digest.hexdigest()},
         channels_last=bool(cfg.get("channels_last", False)),
     )
+    return ready(task, device, world)

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import torch
-
 from experiments.distributed import World
 from experiments.tasks.contract import Batch, Evaluation, Task
 
@@ -23,12 +21,6 @@ class ForwardingTask(Task):
     @property
     def selection(self) -> str:
         return self.inner.selection
-
-    def validate(self, world: World) -> None:
-        self.inner.validate(world)
-
-    def place_model(self, device: torch.device) -> torch.nn.Module:
-        return self.inner.place_model(device)
 
     def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
         return self.inner.micro_batches_per_epoch(epoch, world)

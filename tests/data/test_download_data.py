@@ -1,4 +1,5 @@
-"""``python -m scripts.download_data``: checking what is on disk (never downloading in tests)."""
+"""The dataset command (``data.download``, run as ``python -m scripts.download_data``): checking
+what is on disk (never downloading in tests; one test runs the script itself)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import download_data
+from data import download as download_command
 from tests.data.tiny_datasets import write_cifar, write_imagenet
 
 
@@ -14,7 +15,7 @@ def test_check_reports_files_that_are_not_the_official_release(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     write_cifar(tmp_path, per_file=4)
-    assert download_data.main(["cifar10", "--check", "--data-dir", str(tmp_path)]) == 1
+    assert download_command.main(["cifar10", "--check", "--data-dir", str(tmp_path)]) == 1
     error = capsys.readouterr().err
     assert "differ from the official release" in error and "data_batch_1" in error
 
@@ -23,17 +24,17 @@ def test_check_without_data_exits_2_with_the_download_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))  # the default of --data-dir
-    assert download_data.main(["cifar10", "--check"]) == 2
+    assert download_command.main(["cifar10", "--check"]) == 2
     error = capsys.readouterr().err
     assert f"python -m scripts.download_data cifar10 --data-dir {tmp_path}" in error
     assert error.count("\n") == 1
 
 
 def test_imagenet_check_counts_a_local_tree(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert download_data.main(["imagenet", "--data-dir", str(tmp_path)]) == 2
+    assert download_command.main(["imagenet", "--data-dir", str(tmp_path)]) == 2
     assert "ImageFolder layout" in capsys.readouterr().err
     write_imagenet(tmp_path, train_per_class=1, val_per_class=1)
-    assert download_data.main(["imagenet", "--data-dir", str(tmp_path)]) == 0
+    assert download_command.main(["imagenet", "--data-dir", str(tmp_path)]) == 0
     assert "3 classes, 3 training and 3 validation images" in capsys.readouterr().out
 
 

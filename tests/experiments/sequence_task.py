@@ -25,7 +25,7 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from data.seeding import derived_generator
-from experiments.distributed import World
+from experiments.distributed import SINGLE_PROCESS, World
 from experiments.tasks.contract import Batch, Budget, CheckpointAverage, Evaluation, Task
 
 PAD = 0
@@ -166,5 +166,16 @@ class TinySequenceTask(Task):
         self.hidden = {int(lane): h for lane, h in state["hidden"].items()}
 
 
-def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> TinySequenceTask:
-    return TinySequenceTask(cfg, seed)
+def build(
+    cfg: DictConfig,
+    *,
+    seed: int,
+    data_dir: str,
+    device: torch.device,
+    world: World = SINGLE_PROCESS,
+) -> TinySequenceTask:
+    """The contract's builder (``world`` may be left out by tests that rebuild the task by
+    hand: every world size can train it)."""
+    task = TinySequenceTask(cfg, seed)
+    task.model.to(device)
+    return task

@@ -20,9 +20,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from data.lm1b.cache import load_or_build
-from data.lm1b.files import SOURCES, find_corpus
+from data.lm1b.files import SOURCES, chosen_folder, find_corpus
 from data.lm1b.protocols import PROTOCOLS, evaluation_spans
 from data.token_stream.columns import Columns
+from experiments.distributed import World
 from experiments.models.adaptive_softmax import plan_clusters
 from experiments.tasks.language_model import recipe_keys
 from experiments.tasks.language_model.plans import EvalStream, ShardedPlan
@@ -54,6 +55,9 @@ def _task(
     spans: Mapping[str, tuple[int, int]],
     seed: int,
     checksums: Mapping[str, str],
+    *,
+    device: torch.device,
+    world: World,
 ) -> LanguageModelTask:
     batch_size = recipe_keys.positive_int(cfg, "batch_size")
     bptt = recipe_keys.positive_int(cfg, "bptt")
@@ -77,10 +81,14 @@ def _task(
         selection=selection,
         extras=adaptive_extras(model.cutoffs),
         checksums=checksums,
+        device=device,
+        world=world,
     )
 
 
-def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> LanguageModelTask:
+def build(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
+) -> LanguageModelTask:
     for key in ("batch_size", "bptt", "eval_batch_size", "eval_bptt", "epochs", "threshold"):
         recipe_keys.positive_int(cfg, key)
     protocol = recipe_keys.choice(cfg, "protocol", PROTOCOLS)
@@ -90,8 +98,14 @@ def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) ->
     shards = [(span.offset, span.length) for span in corpus.train_shards]
     return _task(
         cfg, len(corpus.vocabulary), corpus.train, shards, corpus.heldout, spans, seed,
-        corpus.checksums,
+        corpus.checksums, device=device, world=world,
     )  # fmt: skip
+
+
+def check_data(cfg: DictConfig, *, data_dir: str) -> None:
+    """DataUnavailable, as ``build`` would raise it, when the folder of ``task.source`` is
+    missing (its shards are listed by ``build``)."""
+    chosen_folder(data_dir, recipe_keys.choice(cfg, "source", SOURCES))
 
 
 def zipf_tokens(count: int, vocabulary: int, generator: np.random.Generator) -> np.ndarray:
@@ -102,7 +116,7 @@ def zipf_tokens(count: int, vocabulary: int, generator: np.random.Generator) -> 
 
 
 def synthetic(
-    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
 ) -> LanguageModelTask:
     """The recipe at the benchmark's vocabulary on a synthetic Zipfian token stream: two shards
     of 64 windows and a short test stream (for ``scripts.bench_train``; nothing is read)."""
@@ -111,6 +125,8 @@ def synthetic(
     train = zipf_tokens(2 * per_shard, BENCHMARK_VOCABULARY, generator)
     heldout = zipf_tokens(8 * cfg.eval_bptt + 1, BENCHMARK_VOCABULARY, generator)
     shards = [(0, per_shard), (per_shard, per_shard)]
+    spans = {"test": (0, len(heldout))}
     return _task(
-        cfg, BENCHMARK_VOCABULARY, train, shards, heldout, {"test": (0, len(heldout))}, seed, {}
-    )
+        cfg, BENCHMARK_VOCABULARY, train, shards, heldout, spans, seed, {}, device=device,
+        world=world,
+    )  # fmt: skip

@@ -17,8 +17,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from data.ptb.files import load_ptb
+from data.ptb.files import find_folder, load_ptb
 from data.token_stream.columns import Columns
+from experiments.distributed import World
 from experiments.tasks.language_model import recipe_keys
 from experiments.tasks.language_model.lm1b import zipf_tokens
 from experiments.tasks.language_model.plans import EvalStream, RandomBpttPlan
@@ -30,7 +31,8 @@ PTB_TOKENS = {"train": 929_589, "valid": 73_760, "test": 82_430}
 
 
 def _task(cfg: DictConfig, vocabulary: int, ids: dict[str, np.ndarray], seed: int,
-          checksums: dict[str, str]) -> LanguageModelTask:  # fmt: skip
+          checksums: dict[str, str], *, device: torch.device,
+          world: World) -> LanguageModelTask:  # fmt: skip
     batch_size = recipe_keys.positive_int(cfg, "batch_size")
     bptt = recipe_keys.positive_int(cfg, "bptt")
     epochs = recipe_keys.positive_int(cfg, "epochs")
@@ -52,19 +54,28 @@ def _task(cfg: DictConfig, vocabulary: int, ids: dict[str, np.ndarray], seed: in
         headline=cfg.headline,
         selection=selection,
         checksums=checksums,
+        device=device,
+        world=world,
     )
 
 
-def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> LanguageModelTask:
+def build(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
+) -> LanguageModelTask:
     for key in ("batch_size", "bptt", "val_batch_size", "test_batch_size", "epochs"):
         recipe_keys.positive_int(cfg, key)
     recipe_keys.selection(cfg, SPLITS)
     ptb = load_ptb(data_dir)
-    return _task(cfg, len(ptb.vocabulary), ptb.ids, seed, ptb.checksums)
+    return _task(cfg, len(ptb.vocabulary), ptb.ids, seed, ptb.checksums, device=device, world=world)
+
+
+def check_data(cfg: DictConfig, *, data_dir: str) -> None:
+    """DataUnavailable, as ``build`` would raise it, when a PTB text file is missing."""
+    find_folder(data_dir)
 
 
 def synthetic(
-    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
 ) -> LanguageModelTask:
     """The recipe on synthetic Zipfian streams of PTB's vocabulary and split sizes (for
     ``scripts.bench_train``; nothing is read)."""
@@ -73,4 +84,4 @@ def synthetic(
         split: zipf_tokens(count, PTB_VOCABULARY, generator).astype(np.int64)
         for split, count in PTB_TOKENS.items()
     }
-    return _task(cfg, PTB_VOCABULARY, ids, seed, {})
+    return _task(cfg, PTB_VOCABULARY, ids, seed, {}, device=device, world=world)

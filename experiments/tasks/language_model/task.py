@@ -86,8 +86,15 @@ class LanguageModelTask(Task):
         selection: str | None = None,
         extras: Extras = lambda targets: (),
         checksums: Mapping[str, str] | None = None,
+        device: torch.device,
+        world: World,
     ) -> None:
-        self.model, self.plan, self.eval_streams = model, plan, dict(eval_streams)
+        if batch_size % world.world_size:
+            raise ConfigError(
+                f"task.batch_size={batch_size} is invalid with {world.world_size} ranks: "
+                "the batch columns must divide evenly over the ranks"
+            )
+        self.model, self.plan, self.eval_streams = model.to(device), plan, dict(eval_streams)
         self.batch_size = batch_size
         self.budget = Budget(epochs=epochs)
         self.eval_splits = tuple(self.eval_streams)
@@ -97,18 +104,12 @@ class LanguageModelTask(Task):
         self.checksums = dict(checksums or {})
         self.hidden: tuple[Tensor, ...] | None = None
         self.eval_hidden: tuple[Tensor, ...] | None = None
-        self.world = World()
+        self.world = world
+        """The run's ranks, over which each step's new hidden state is summed."""
 
     @property
     def selection(self) -> str:
         return self._selection or super().selection
-
-    def validate(self, world: World) -> None:
-        if self.batch_size % world.world_size:
-            raise ConfigError(
-                f"task.batch_size={self.batch_size} is invalid with {world.world_size} ranks: "
-                "the batch columns must divide evenly over the ranks"
-            )
 
     def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
         return self.plan.steps(epoch)
@@ -128,7 +129,6 @@ class LanguageModelTask(Task):
         )
 
     def train_batches(self, epoch: int, start: int, world: World) -> Iterator[TokenBatch]:
-        self.world = world
         lo, hi = rank_columns(self.batch_size, world.rank, world.world_size)
         for index in range(start, self.plan.steps(epoch)):
             step = self.plan.step(epoch, index)

@@ -32,7 +32,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
-from data.translation.corpus import TranslationCorpus, load_corpus
+from data.translation.corpus import TranslationCorpus, check_corpus, load_corpus
 from data.translation.dictionary import Dictionary
 from experiments.config_checks import ConfigError
 from experiments.distributed import World
@@ -73,6 +73,7 @@ class TranslationTask(Task):
         full_eval_every: int | None = None,
         average: CheckpointAverage | None = None,
         checksums: Mapping[str, str] | None = None,
+        is_main: bool = True,
     ) -> None:
         self.model, self.src_dict, self.tgt_dict = model, src_dict, tgt_dict
         self.train, self.eval_sources = train, dict(eval_sources)
@@ -86,10 +87,8 @@ class TranslationTask(Task):
         self.symbols = Symbols(tgt_dict.pad(), tgt_dict.eos(), tgt_dict.unk())
         self.windows: dict[str, float] = {"nll": 0.0, "count": 0.0}
         """Training NLL means of the log windows since the last evaluation (``train/ppl``)."""
-        self.is_main = True
-
-    def validate(self, world: World) -> None:
-        self.is_main = world.is_main
+        self.is_main = is_main
+        """Whether this rank prints the sacrebleu signature."""
 
     def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
         return self.train.epochs.steps(world.world_size)
@@ -241,8 +240,11 @@ def build_task(
     splits: Mapping[str, tuple[TokenSequences, TokenSequences]],
     bpe: str | None,
     checksums: Mapping[str, str],
+    device: torch.device,
+    world: World,
 ) -> TranslationTask:
-    """The task on given dictionaries and splits (``train``, ``valid``, ``test``)."""
+    """The task on given dictionaries and splits (``train``, ``valid``, ``test``), its model on
+    ``device``."""
     if cfg.label_smoothing_form not in FORMS:
         raise ConfigError(
             f"task.label_smoothing_form={cfg.label_smoothing_form!r} is invalid: one of "
@@ -257,6 +259,7 @@ def build_task(
             f"and target dictionaries differ ({len(src_dict)} and {len(tgt_dict)} symbols)"
         )
     model = instantiate(cfg.model, src_vocab_size=len(src_dict), tgt_vocab_size=len(tgt_dict))
+    model.to(device)
     max_positions = (model.encoder.max_positions, model.decoder.max_positions)
     pad, eos = tgt_dict.pad(), tgt_dict.eos()
 
@@ -284,6 +287,7 @@ def build_task(
         full_eval_every=_positive_int(cfg.full_eval_every, "full_eval_every", nullable=True),
         average=checkpoint_average(cfg),
         checksums=checksums,
+        is_main=world.is_main,
     )
 
 
@@ -295,7 +299,9 @@ def sacrebleu_signature() -> str:
     return signature
 
 
-def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) -> TranslationTask:
+def build(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
+) -> TranslationTask:
     corpus: TranslationCorpus = load_corpus(
         cfg.corpus, cfg.source_lang, cfg.target_lang, data_dir, source=cfg.get("source", "files")
     )
@@ -303,8 +309,17 @@ def build(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device) ->
     checksums["sacrebleu_signature"] = sacrebleu_signature()
     return build_task(
         cfg, seed=seed, src_dict=corpus.src_dict, tgt_dict=corpus.tgt_dict,
-        splits=corpus.splits, bpe=_bpe(cfg, corpus.bpe), checksums=checksums,
+        splits=corpus.splits, bpe=_bpe(cfg, corpus.bpe), checksums=checksums, device=device,
+        world=world,
     )  # fmt: skip
+
+
+def check_data(cfg: DictConfig, *, data_dir: str) -> None:
+    """What ``build`` refuses before reading the corpus: an unknown corpus or language pair, and
+    prepared text (or a binarized cache) that is missing. Nothing is read or binarized."""
+    check_corpus(
+        cfg.corpus, cfg.source_lang, cfg.target_lang, data_dir, source=cfg.get("source", "files")
+    )
 
 
 def _bpe(cfg: DictConfig, corpus_bpe: str | None) -> str | None:
@@ -314,7 +329,7 @@ def _bpe(cfg: DictConfig, corpus_bpe: str | None) -> str | None:
 
 
 def synthetic(
-    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
 ) -> TranslationTask:
     """The recipe on random sentence pairs of the corpus's sizes (dictionaries, split sizes,
     length distribution: ``experiments.tasks.translation.synthetic_corpus``), through the real
@@ -324,5 +339,5 @@ def synthetic(
     corpus = synthetic_corpus(OmegaConf.select(cfg, "synthetic"), seed)
     return build_task(
         cfg, seed=seed, src_dict=corpus.src_dict, tgt_dict=corpus.tgt_dict,
-        splits=corpus.splits, bpe=None, checksums={},
+        splits=corpus.splits, bpe=None, checksums={}, device=device, world=world,
     )  # fmt: skip

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from data import DataUnavailable
+from data import download as download_command
 from data.lm1b.cache import cache_dir, load_or_build
 from data.lm1b.files import find_corpus
 from data.lm1b.protocols import evaluation_spans
-from scripts import download_data
 from tests.data.lm.corpora import RELEASE, TRAIN, write_parquet, write_release
 
 THRESHOLD = 3
@@ -126,9 +126,9 @@ def test_download_data_checks_the_sentence_counts(
     release: tuple[Path, dict], capsys: pytest.CaptureFixture
 ) -> None:
     data_dir, _ = release
-    assert download_data.main(["lm1b", "--check", "--data-dir", str(data_dir)]) == 1
+    assert download_command.main(["lm1b", "--check", "--data-dir", str(data_dir)]) == 1
     error = capsys.readouterr().err
     assert "differs from the r13 release" in error and "30,301,028" in error
     assert error.count("\n") == 1
     empty = data_dir / "nothing"
-    assert download_data.main(["lm1b", "--check", "--data-dir", str(empty)]) == 2
+    assert download_command.main(["lm1b", "--check", "--data-dir", str(empty)]) == 2

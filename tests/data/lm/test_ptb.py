@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from data import DataUnavailable
+from data import download as download_command
 from data.ptb.files import load_ptb
-from scripts import download_data
 from tests.data.lm.corpora import write_ptb
 
 
@@ -53,9 +53,9 @@ def test_missing_files_name_the_folder_and_the_command(tmp_path: Path) -> None:
 def test_download_data_checks_the_release_counts(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    assert download_data.main(["ptb", "--check", "--data-dir", str(tmp_path)]) == 2
+    assert download_command.main(["ptb", "--check", "--data-dir", str(tmp_path)]) == 2
     write_ptb(tmp_path)
     capsys.readouterr()
-    assert download_data.main(["ptb", "--check", "--data-dir", str(tmp_path)]) == 1
+    assert download_command.main(["ptb", "--check", "--data-dir", str(tmp_path)]) == 1
     error = capsys.readouterr().err
     assert "differs from Mikolov's release" in error and "929,589" in error

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from data import DataError
 from data.translation.batching import (
     EpochBatches,
     batch_by_size,
@@ -16,7 +17,6 @@ from data.translation.batching import (
     filter_by_size,
     ordered_indices,
 )
-from experiments.config_checks import ConfigError
 
 
 def fairseq_2019_batches(indices, sizes, max_tokens, multiple):
@@ -94,7 +94,7 @@ def test_sentence_caps_and_small_batches() -> None:
     ]  # fmt: skip
     assert [len(b) for b in batch_by_size(np.arange(10), sizes, 6)] == [3, 3, 3, 1]
     assert batch_by_size(np.arange(0), sizes, 100) == []
-    with pytest.raises(ConfigError, match="sentence pair 4 has 9 tokens, more than max_tokens=8"):
+    with pytest.raises(DataError, match="sentence pair 4 has 9 tokens, more than max_tokens=8"):
         batch_by_size(np.arange(6), np.array([1, 2, 3, 4, 9, 1]), 8)
 
 
@@ -106,7 +106,7 @@ def test_filter_by_size_skips_with_a_count_or_names_the_pair(caplog) -> None:
     assert kept.indices.tolist() == [0, 3] and kept.skipped.tolist() == [1, 2, 4]
     assert "3 train sentence pairs are longer than 256 tokens and are skipped" in caplog.text
     assert filter_by_size(indices, src, tgt, (1024, 1024)).skipped.tolist() == [2, 4]
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(DataError) as error:
         filter_by_size(indices, src, tgt, 1024, max_tokens=256, on_invalid="raise", split="valid")
     assert str(error.value) == (
         "valid sentence pair 1 has 300 source and 6 target tokens, more than max_tokens=256: "

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from data import DataUnavailable
+from data import DataError, DataUnavailable
 from data.translation.corpus import load_corpus
 from data.translation.dictionary import Dictionary
-from experiments.config_checks import ConfigError
 from tests.data.translation.tiny_corpora import write_prepared_iwslt
 
 BIN = Path("iwslt14") / "data-bin" / "iwslt14.tokenized.de-en"
@@ -86,14 +85,14 @@ def test_missing_data_names_the_path_and_the_preparation_command(tmp_path: Path)
 
 
 def test_unknown_corpus_pair_or_source_is_one_line(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(DataError) as error:
         load_corpus("iwslt14", "fr", "en", tmp_path)
     assert str(error.value) == "language pair 'fr'-'en' is unknown for iwslt14: de-en or en-de"
-    with pytest.raises(ConfigError, match="language pair 'de'-'de' is unknown for iwslt14"):
+    with pytest.raises(DataError, match="language pair 'de'-'de' is unknown for iwslt14"):
         load_corpus("iwslt14", "de", "de", tmp_path)
-    with pytest.raises(ConfigError, match="^corpus 'iwslt15' is unknown: one of iwslt14, wmt16$"):
+    with pytest.raises(DataError, match="^corpus 'iwslt15' is unknown: one of iwslt14, wmt16$"):
         load_corpus("iwslt15", "de", "en", tmp_path)
-    with pytest.raises(ConfigError, match="source='hub' is invalid for iwslt14: files"):
+    with pytest.raises(DataError, match="source='hub' is invalid for iwslt14: files"):
         load_corpus("iwslt14", "de", "en", tmp_path, source="hub")
 
 
@@ -103,7 +102,7 @@ def test_a_dictionary_that_does_not_match_the_binarized_data_is_refused(tmp_path
     dict_file = tmp_path / BIN / "dict.en.txt"
     rows = dict_file.read_text(encoding="utf-8").splitlines()
     dict_file.write_text("\n".join([rows[1], rows[0], *rows[2:]]) + "\n", encoding="utf-8")
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(DataError) as error:
         load_corpus("iwslt14", "de", "en", tmp_path)
     message = str(error.value)
     assert "\n" not in message and "dict.en.txt (sha256" in message
@@ -111,7 +110,7 @@ def test_a_dictionary_that_does_not_match_the_binarized_data_is_refused(tmp_path
     # without a manifest (a fairseq folder), ids beyond the dictionary are caught
     (tmp_path / BIN / "manifest.json").unlink()
     dict_file.write_text("\n".join(rows[:2]) + "\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"train.de-en.en.bin holds id \d+ but .*dict.en.txt has"):
+    with pytest.raises(DataError, match=r"train.de-en.en.bin holds id \d+ but .*dict.en.txt has"):
         load_corpus("iwslt14", "de", "en", tmp_path)
 
 
@@ -119,7 +118,7 @@ def test_source_and_target_of_different_lengths_are_refused(tmp_path: Path) -> N
     write_prepared_iwslt(tmp_path)
     valid_en = tmp_path / "iwslt14" / "iwslt14.tokenized.de-en" / "valid.en"
     valid_en.write_text(valid_en.read_text(encoding="utf-8") + "one more .\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"valid.de has 6 lines but .*valid.en has 7"):
+    with pytest.raises(DataError, match=r"valid.de has 6 lines but .*valid.en has 7"):
         load_corpus("iwslt14", "de", "en", tmp_path)
     assert not (tmp_path / BIN).exists()
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from data import download as download_command
 from data.iwslt14 import download, files
 from data.translation.preparation import clean_corpus, tokenize_lines
 from data.translation.text import remove_bpe
-from scripts import download_data
 from tests.data.translation.tiny_corpora import TEST_PARTS, write_iwslt_archive
 
 
@@ -76,10 +76,10 @@ def test_check_compares_line_counts_with_fairseqs_split_sizes(
     prepared, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     data_dir, _ = prepared
-    assert download_data.main(["iwslt14", "--check", "--data-dir", str(data_dir)]) == 1
+    assert download_command.main(["iwslt14", "--check", "--data-dir", str(data_dir)]) == 1
     error = capsys.readouterr().err
     assert "63 / 2 / 15 train/valid/test pairs" in error and "160,239 / 7,283 / 6,750" in error
-    assert download_data.main(["iwslt14", "--check", "--data-dir", str(tmp_path)]) == 2
+    assert download_command.main(["iwslt14", "--check", "--data-dir", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert str(files.prepared_dir(tmp_path) / "train.de") in error

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from data import DataUnavailable
+from data import download as download_command
 from data.translation.corpus import load_corpus
 from data.translation.dictionary import Dictionary
 from data.translation.text import remove_bpe
 from data.wmt16 import files, hub
-from scripts import download_data
 from tests.data.translation.tiny_corpora import write_hub_parquet, write_wmt_files
 
 
@@ -78,11 +78,11 @@ def test_check_reports_each_source_and_the_newstest_sizes(
     hub_prepared, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     data_dir, _ = hub_prepared
-    assert download_data.main(["wmt16", "--check", "--data-dir", str(data_dir)]) == 1
+    assert download_command.main(["wmt16", "--check", "--data-dir", str(data_dir)]) == 1
     assert "newstest2013.tok.bpe.32000 has 4 pairs, but newstest2013 has 3,000" in (
         capsys.readouterr().err
     )
-    assert download_data.main(["wmt16", "--check", "--data-dir", str(tmp_path)]) == 2
+    assert download_command.main(["wmt16", "--check", "--data-dir", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and str(files.prepared_dir(tmp_path, "files")) in error
     assert f"python -m scripts.download_data wmt16 --data-dir {tmp_path}" in error

@@ -10,6 +10,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from experiments.distributed import SINGLE_PROCESS, World
 from experiments.tasks.language_model import lm1b, ptb
 from experiments.tasks.language_model.task import LanguageModelTask
 from tests.data.lm.corpora import write_ptb, write_release
@@ -36,9 +37,13 @@ def composed(*overrides: str) -> DictConfig:
         return compose(config_name="train", overrides=list(overrides))
 
 
-def tiny_task(name: str, data_dir: Path, *overrides: str, seed: int = 1) -> LanguageModelTask:
+def tiny_task(
+    name: str, data_dir: Path, *overrides: str, seed: int = 1, world: World = SINGLE_PROCESS
+) -> LanguageModelTask:
     tiny = TINY_LM1B if name.startswith("lm1b") else TINY_PTB
     cfg = composed(f"task={name}", *tiny, *overrides)
     module = lm1b if name.startswith("lm1b") else ptb
     torch.manual_seed(seed)
-    return module.build(cfg.task, seed=seed, data_dir=str(data_dir), device=torch.device("cpu"))
+    return module.build(
+        cfg.task, seed=seed, data_dir=str(data_dir), device=torch.device("cpu"), world=world
+    )

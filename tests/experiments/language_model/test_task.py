@@ -156,4 +156,4 @@ def test_ranks_split_the_columns(data_dir: Path) -> None:
         assert left.units + right.units == whole.units == left.global_units == whole.global_units
         assert left.lr_scale == right.lr_scale == whole.lr_scale
     with pytest.raises(ConfigError, match="task.batch_size=4 is invalid with 3 ranks"):
-        task.validate(World(0, 3))
+        tiny_task("ptb_lstm1", data_dir, world=World(0, 3))

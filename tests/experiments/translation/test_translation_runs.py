@@ -156,7 +156,7 @@ def test_the_averaged_snapshots_are_evaluated_under_their_own_keys(
     paths = snapshot_paths(accumulated)
     assert len(paths) == 2  # the last two epoch ends
     cfg = OmegaConf.load(accumulated / "config.yaml")
-    task = build(cfg.task, seed=cfg.seed, data_dir=str(data_dir), device=CPU)
+    task = build(cfg.task, seed=cfg.seed, data_dir=str(data_dir), device=CPU, world=World())
     task.model.load_state_dict(hand_average(paths))
     task.model.eval()
     evaluation = Evaluation(number=99, final=True, full=False)

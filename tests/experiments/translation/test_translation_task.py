@@ -14,7 +14,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from data import DataUnavailable
+from data import DataError, DataUnavailable
 from data.translation.text import detokenize
 from experiments.config_checks import CONFIG_DIR, ConfigError
 from experiments.distributed import World
@@ -34,6 +34,9 @@ TINY_MODEL = (
 )
 CPU = torch.device("cpu")
 FINAL = Evaluation(number=1, final=True, full=True)
+REFUSED = (ConfigError, DataError)
+"""A bad recipe key (the task) or bad data setting (the data layer; the builder of
+``experiments.assembly`` turns it into a ``ConfigError``)."""
 
 
 def task_config(*overrides: str) -> DictConfig:
@@ -49,7 +52,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make(data_dir: Path, *overrides: str, seed: int = 1):
-    return build(task_config(*overrides), seed=seed, data_dir=str(data_dir), device=CPU)
+    cfg = task_config(*overrides)
+    return build(cfg, seed=seed, data_dir=str(data_dir), device=CPU, world=World())
 
 
 def test_batches_respect_the_token_budget_and_cover_the_epoch(data_dir: Path) -> None:
@@ -162,10 +166,10 @@ def test_bad_inputs_are_one_line_errors(data_dir: Path, caplog) -> None:
         "task.model.share_all_embeddings=true": "needs one joint dictionary",
     }
     for override, message in cases.items():
-        with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as raised:
+        with pytest.raises(REFUSED, match=message.replace("(", r"\(")) as raised:
             make(data_dir, override)
         assert "\n" not in str(raised.value)
-    with pytest.raises(ConfigError, match=r"sentence pair \d+ has \d+ source and \d+ target") as e:
+    with pytest.raises(DataError, match=r"sentence pair \d+ has \d+ source and \d+ target") as e:
         make(data_dir, "task.max_tokens=8", "task.long_pairs=raise")
     assert "max_tokens=8" in str(e.value)
     with caplog.at_level(logging.WARNING):
@@ -183,7 +187,7 @@ def test_a_dictionary_that_does_not_match_the_binarized_data_is_refused(tmp_path
     make(tmp_path)  # binarizes the text once
     (dictionary,) = (tmp_path / "iwslt14" / "data-bin").rglob("dict.en.txt")
     dictionary.write_text(dictionary.read_text().replace("cat", "cow", 1))
-    with pytest.raises(ConfigError, match="does not match") as raised:
+    with pytest.raises(DataError, match="does not match") as raised:
         make(tmp_path)
     assert "\n" not in str(raised.value)
 
@@ -196,7 +200,7 @@ def test_the_synthetic_task_has_the_corpus_shapes(task: str, sizes: tuple[int, i
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         overrides = [f"task={task}", *TINY_MODEL, "task.synthetic.train_pairs=3000"]
         cfg = compose("train", overrides=overrides).task
-    built = synthetic(cfg, seed=1, data_dir="/nonexistent", device=CPU)
+    built = synthetic(cfg, seed=1, data_dir="/nonexistent", device=CPU, world=World())
     assert (len(built.src_dict), len(built.tgt_dict)) == sizes
     batches = list(built.train_batches(0, 0, World()))
     assert sum(b.target.size(0) for b in batches) == 3000
