@@ -1,0 +1,56 @@
+"""Every recipe declares the loop's recipe keys, so ``task.<key>=…`` overrides work on each; a run
+directory written before its recipe declared them still resumes (the resume check takes a key
+missing from the stored config as the loop's default)."""
+
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.runs.identity import LOOP_RECIPE_DEFAULTS, first_difference, scientific_config
+from tests.experiments.cli import CONFIG_DIR
+
+RECIPE_KEYS = ("clip_grad_norm", "update_freq", "precision", "compile")
+RECIPES = sorted(path.stem for path in (CONFIG_DIR / "task").glob("*.yaml"))
+
+
+def composed(*overrides: str) -> DictConfig:
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_every_recipe_declares_the_loop_keys(recipe: str) -> None:
+    task = OmegaConf.load(CONFIG_DIR / "task" / f"{recipe}.yaml").task
+    assert [key for key in RECIPE_KEYS if key not in task] == []
+
+
+def test_the_default_task_takes_a_clipping_override() -> None:
+    assert composed("task.clip_grad_norm=1.0").task.clip_grad_norm == 1.0
+
+
+def stored_before(cfg: DictConfig, *undeclared: str) -> dict:
+    """The scientific config as a run stored it before its recipe declared ``undeclared``."""
+    stored = scientific_config(cfg)
+    for key in undeclared:
+        del stored["task"][key]
+    return stored
+
+
+@pytest.mark.parametrize(
+    ("recipe", "undeclared"), [("digits", RECIPE_KEYS), ("ptb_lstm3", ("update_freq",))]
+)
+def test_a_stored_config_without_the_declared_keys_still_resumes(
+    recipe: str, undeclared: tuple[str, ...]
+) -> None:
+    cfg = composed(f"task={recipe}")
+    assert all(cfg.task[key] == LOOP_RECIPE_DEFAULTS[f"task.{key}"] for key in undeclared)
+    assert first_difference(stored_before(cfg, *undeclared), scientific_config(cfg)) is None
+
+
+def test_a_declared_key_that_is_not_the_default_still_differs() -> None:
+    stored = stored_before(composed(), *RECIPE_KEYS)
+    changed = scientific_config(composed("task.clip_grad_norm=1.0"))
+    assert first_difference(stored, changed) == "task.clip_grad_norm"
+    assert first_difference(changed, stored) == "task.clip_grad_norm"  # and the other way round
