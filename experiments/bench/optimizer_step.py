@@ -3,7 +3,8 @@
     python -m scripts.bench_optimizers [--device cpu|cuda] [--shapes resnet20,resnet18,...]
         [--steps 50] [--threads N] [--out results/bench/optimizers-<device>.json]
 
-For each parameter set (scripts/bench_parameter_shapes.py) every implementation steps the same
+The library of ``scripts/bench_optimizers.py``. For each parameter set
+(``experiments.bench.parameter_shapes``) every implementation steps the same
 float32 parameters with the same fixed random gradients; implementations alternate step by
 step (the order rotating each round) so bursts of machine load hit them alike and no step
 finds its own state still in cache (as after a real forward/backward), and the median of
@@ -37,7 +38,7 @@ from pathlib import Path
 import torch
 
 import optimizers
-from scripts.bench_parameter_shapes import SHAPE_SETS
+from experiments.bench.parameter_shapes import SHAPE_SETS
 
 LR = 1e-4
 WARMUP_STEPS = 6
@@ -222,6 +223,7 @@ def print_table(shape_set: str, result: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``python -m scripts.bench_optimizers``: time every shape set asked for, write the record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--shapes", default=",".join(SHAPE_SETS))
@@ -268,7 +270,3 @@ def main(argv: list[str] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"\nwrote {out} ({record['wall_s']:.0f} s)")
-
-
-if __name__ == "__main__":
-    main()

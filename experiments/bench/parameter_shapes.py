@@ -36,11 +36,17 @@ def resnet20_shapes() -> list[Shape]:
 
 
 def resnet18_shapes() -> list[Shape]:
-    from data.torchvision_compat import import_torchvision
-
-    torchvision = import_torchvision()
-    model = torchvision.models.resnet18(weights=None)
-    return [tuple(p.shape) for p in model.parameters()]
+    """Written out, not read from torchvision (the GPU machine may lack it;
+    ``tests/bench/test_bench_optimizers.py`` checks them against torchvision's)."""
+    shapes: list[Shape] = [(64, 3, 7, 7), (64,), (64,)]
+    in_channels = 64
+    for stage, width in enumerate((64, 128, 256, 512)):
+        for block in range(2):
+            shapes += _conv_bn(in_channels, width, 3) + _conv_bn(width, width, 3)
+            if stage > 0 and block == 0:
+                shapes += _conv_bn(in_channels, width, 1)
+            in_channels = width
+    return shapes + [(1000, 512), (1000,)]
 
 
 def _attention(dim: int) -> list[Shape]:

@@ -1,7 +1,8 @@
 """Training throughput per task, and the loop's overhead against a bare loop.
 
 ``python -m scripts.bench_train [--tasks digits,cifar10_resnet20,...] [--device cpu|cuda]
-[--steps N] [--repeats R] [--set KEY=VALUE ...]``
+[--steps N] [--repeats R] [--set KEY=VALUE ...]`` (this is its library; the GPU check times the
+loop against the bare loop with ``time_loop`` and ``time_bare`` too).
 
 Every task goes through the task contract: the task module's ``synthetic`` builder when it has
 one (the real model and input pipeline on synthetic data of the real shapes: CIFAR-10 uint8
@@ -9,7 +10,7 @@ images through the real crop/flip/normalize pipelines, ImageNet 224×224 tensors
 at the real vocabulary), its ``build`` otherwise (``digits``: the real bundled data). Two loops
 are timed in one process, interleaved, ``R`` times each:
 
-- the suite's loop, ``experiments.train.train``, with the run defaults of ``configs/train.yaml``
+- the suite's loop, ``experiments.loop.train``, with the run defaults of ``configs/train.yaml``
   (``log_every`` 10, ``checkpoint_every`` 200, ``deterministic`` true, …) on a throw-away run
   directory, the task's evaluation switched off (an evaluation is not a training step); and
 - a bare loop over the same batches: ``to(device)``, ``task.train_step``, the loss divided by
@@ -25,28 +26,24 @@ their ratio; the record gives the median ratio with its spread (min–max over r
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-from experiments.calendar import Calendar
+from experiments.assembly import build_run
 from experiments.config_checks import CONFIG_DIR
 from experiments.distributed import SINGLE_PROCESS
 from experiments.loop import train
-from experiments.loop_options import LoopOptions
-from experiments.runs.prepare import PreparedRun, build_optimizer, build_schedule_for
+from experiments.runs.prepare import scratch_run
 from experiments.runs.signals import StopSignals
-from experiments.runs.store import RunDirectory
 from experiments.tasks.contract import Task
 from experiments.tasks.forwarding import ForwardingTask
 from experiments.torch_startup import seed_everything
@@ -71,56 +68,40 @@ def compose_task(task: str, device: str, extra: list[str]) -> DictConfig:
         return compose("train", overrides=[f"task={task}", f"device={device}", *extra])
 
 
-def build_task(cfg: DictConfig, device: torch.device) -> Task:
-    """The task of ``cfg`` through its module's ``synthetic`` builder, else its ``build``."""
-    module_name, _, function = str(cfg.task.build).rpartition(".")
-    module = importlib.import_module(module_name)
-    builder = getattr(module, "synthetic", None) or getattr(module, function)
-    return builder(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device)
-
-
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def time_loop(cfg: DictConfig, device: torch.device, steps: int) -> tuple[float, float]:
+class Timed(NamedTuple):
+    seconds: float
+    units_per_update: float
+    unit: str
+
+
+def time_loop(cfg: DictConfig, device: torch.device, steps: int) -> Timed:
     """Seconds of ``steps`` updates of the suite's loop, and the units trained per update."""
     seed_everything(cfg.seed, cfg.deterministic)
-    task = WithoutEvaluation(build_task(cfg, device))
-    options = LoopOptions.from_task_config(cfg.task)
-    model = task.place_model(device)
-    optimizer = build_optimizer(cfg, model)
-    calendar = Calendar.plan(task, SINGLE_PROCESS, options.update_freq, steps)
-    schedule = build_schedule_for(cfg, task, optimizer, calendar)
-    identity = {"task": cfg.task.name, "optimizer": "bench", "seed": cfg.seed, "sweep": "bench",
-                "overrides": {}, "name": "bench"}  # fmt: skip
-    with tempfile.TemporaryDirectory() as scratch:
-        run = RunDirectory(Path(scratch) / "run")
-        run.path.mkdir()
-        prepared = PreparedRun(
-            run, identity, device, task, model, optimizer, schedule, calendar, options
-        )
+    built = build_run(cfg, SINGLE_PROCESS, device, synthetic=True, wrap_task=WithoutEvaluation)
+    with scratch_run(cfg, built, device, "bench") as prepared:
         synchronize(device)
         started = time.perf_counter()
         with StopSignals() as stop:
             code = train(cfg, prepared, SINGLE_PROCESS, stop)
         synchronize(device)
         elapsed = time.perf_counter() - started
-        summary = json.loads(run.summary_path.read_text())
+        summary = json.loads(prepared.run.summary_path.read_text())
     if code != 0 or summary["steps"] != steps:
         raise SystemExit(f"error: the loop did not finish {steps} steps (exit {code})")
     units = summary["throughput"]["per_s"] * summary["time_train"] / steps
-    return elapsed, units
+    return Timed(elapsed, units, built.task.unit)
 
 
-def time_bare(cfg: DictConfig, device: torch.device, steps: int) -> tuple[float, float]:
+def time_bare(cfg: DictConfig, device: torch.device, steps: int) -> Timed:
     """Seconds of ``steps`` bare updates over the same batches, and the units per update."""
     seed_everything(cfg.seed, cfg.deterministic)
-    task = build_task(cfg, device)
-    options = LoopOptions.from_task_config(cfg.task)
-    model = task.place_model(device)
-    optimizer = build_optimizer(cfg, model)
+    built = build_run(cfg, SINGLE_PROCESS, device, synthetic=True)
+    task, model, optimizer = built.task, built.model, built.optimizer
     batches = (
         batch for epoch in range(10**9) for batch in task.train_batches(epoch, 0, SINGLE_PROCESS)
     )
@@ -129,21 +110,20 @@ def time_bare(cfg: DictConfig, device: torch.device, steps: int) -> tuple[float,
     started = time.perf_counter()
     for _, batch in zip(range(steps), batches, strict=False):
         batch = batch.to(device)
-        with options.autocast(device):
+        with built.options.autocast(device):
             loss_sum, _ = task.train_step(model, batch)
         optimizer.zero_grad(set_to_none=True)
         (loss_sum / batch.global_units).backward()
         optimizer.step()
         units += batch.global_units
     synchronize(device)
-    return time.perf_counter() - started, units / steps
+    return Timed(time.perf_counter() - started, units / steps, task.unit)
 
 
 def bench(task_name: str, args: argparse.Namespace) -> dict[str, Any]:
     cfg = compose_task(task_name, args.device, args.set)
     device = torch.device(args.device)
-    unit = WithoutEvaluation(build_task(cfg, device)).unit
-    ratios, loop_steps, bare_steps, units = [], [], [], 0.0
+    ratios, loop_steps, bare_steps, units, unit = [], [], [], 0.0, ""
     for _ in range(args.repeats):
         slopes = {}
         for name, timer in (("bare", time_bare), ("loop", time_loop)):
@@ -151,7 +131,7 @@ def bench(task_name: str, args: argparse.Namespace) -> dict[str, Any]:
             for count in (args.steps, 3 * args.steps):
                 with open_dict(cfg):
                     cfg.max_steps = count
-                seconds, units = timer(cfg, device, count)
+                seconds, units, unit = timer(cfg, device, count)
                 times.append(seconds)
             slopes[name] = (times[1] - times[0]) / (2 * args.steps)
         loop_steps.append(slopes["loop"])
@@ -187,6 +167,7 @@ def machine(device: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """``python -m scripts.bench_train``: time every task asked for, write the record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="digits,cifar10_lenet5,cifar10_resnet20")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -209,7 +190,3 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {out}")
     return record
-
-
-if __name__ == "__main__":
-    main()

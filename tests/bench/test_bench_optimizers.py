@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from scripts.bench_optimizers import main
-from scripts.bench_parameter_shapes import SHAPE_SETS
+from experiments.bench.optimizer_step import main
+from experiments.bench.parameter_shapes import SHAPE_SETS, resnet18_shapes
+from tests.experiments.cli import REPO_ROOT
 
 
 @pytest.mark.parametrize(
@@ -35,9 +38,22 @@ def test_transformer_count_by_hand() -> None:
     assert 6 * encoder + 6 * decoder + (8848 + 6632) * dim == 39_469_056
 
 
+def test_resnet18_shapes_are_torchvisions() -> None:
+    from data.torchvision_compat import import_torchvision
+
+    model = import_torchvision().models.resnet18(weights=None)
+    assert resnet18_shapes() == [tuple(p.shape) for p in model.parameters()]
+
+
 def test_too_few_steps_are_refused() -> None:
     with pytest.raises(SystemExit):
         main(["--steps", "10"])
+
+
+def test_the_entry_point_refuses_too_few_steps() -> None:
+    command = [sys.executable, "-m", "scripts.bench_optimizers", "--steps", "10"]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--steps must be >= 50" in done.stderr
 
 
 @pytest.mark.slow
