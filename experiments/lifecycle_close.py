@@ -1,8 +1,10 @@
-"""Closing a run: ``summary.json``, the checkpoint ``keep_checkpoint`` keeps, the last line."""
+"""Closing a run: ``summary.json``, the checkpoint ``keep_checkpoint`` keeps, the last line;
+and what a run that failed says (``describe_failure``)."""
 
 from __future__ import annotations
 
 import sys
+import traceback
 from typing import Any
 
 from omegaconf import DictConfig
@@ -12,7 +14,22 @@ from experiments.loop_state import LoopState
 from experiments.runs.meta import peak_memory_bytes
 from experiments.runs.prepare import PreparedRun
 from experiments.runs.recorder import Recorder
-from experiments.runs.store import FINAL_STATUSES, is_storage_error
+from experiments.runs.store import FINAL_STATUSES, RunDirectory, is_storage_error
+
+
+def describe_failure(error: Exception, run: RunDirectory) -> str:
+    """Say why training failed and return the summary's ``error``: a full disk is one line (the
+    last checkpoint is intact and the same command resumes), anything else its traceback."""
+    if is_storage_error(error):
+        print(
+            f"error: {error.strerror} while writing the run's files in {run.path}: the last "
+            "checkpoint is intact; free space and run the same command to resume",
+            file=sys.stderr,
+            flush=True,
+        )
+    else:
+        traceback.print_exc()
+    return f"{type(error).__name__}: {error}"
 
 
 def close_run(
@@ -24,10 +41,10 @@ def close_run(
     status: str,
     outcome: dict[str, Any],
     exit_code: int,
-    seconds: float,
 ) -> int:
     """Write ``summary.json`` (a full disk: one line, exit 1), drop the checkpoint when
-    ``keep_checkpoint=none``, and say where the results are; returns the exit code."""
+    ``keep_checkpoint=none``, and say where the results are; returns the exit code. The loop
+    state holds the run's final times (``TrainingClock.record``)."""
     run, task, device, calendar = prepared.run, prepared.task, prepared.device, prepared.calendar
     steps = outcome.get("diverged_at", state.update)
     try:
@@ -40,7 +57,7 @@ def close_run(
                 "at_best": state.at_best,
                 "steps": steps,
                 "epochs": calendar.epoch_float(steps),
-                "time_total": seconds,
+                "time_total": state.time_wall,
                 "time_train": state.time,
                 "time_optimizer": state.time_optimizer,
                 "throughput": {"unit": task.unit, "per_s": state.units / max(state.time, 1e-9)},

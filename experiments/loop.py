@@ -10,9 +10,6 @@ non-finite update (the run ends ``diverged`` at that update).
 
 from __future__ import annotations
 
-import sys
-import time
-import traceback
 from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any
@@ -22,20 +19,25 @@ from omegaconf import DictConfig
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from experiments.distributed import World, agree, broadcast_from_main
-from experiments.lifecycle_close import close_run
-from experiments.loop_meters import StatSums, StepTimer, TrainMeter
+from experiments.distributed import World
+from experiments.lifecycle_close import close_run, describe_failure
+
+# experiments.loop.evaluate stays importable (the language-model tests, the GPU check)
+from experiments.loop_evaluation import evaluate as evaluate
+from experiments.loop_evaluation import evaluate_average, run_evaluation
+from experiments.loop_events import LoopEvents
+from experiments.loop_meters import TrainingClock, TrainMeter
 from experiments.loop_options import LoopOptions
+from experiments.loop_plan import plan_update
 from experiments.loop_state import LoopState
-from experiments.lr_probe import LearningRateProbe
-from experiments.progress import Progress
+from experiments.lr_probe import LearningRateProbe, build_probe
+from experiments.progress import Progress, run_label, shown_metrics
 from experiments.runs import checkpoint, faults, snapshots
 from experiments.runs.identity import scientific_config
 from experiments.runs.prepare import PreparedRun
 from experiments.runs.recorder import Recorder
 from experiments.runs.signals import StopSignals
-from experiments.runs.store import is_storage_error
-from experiments.tasks.contract import Batch, Evaluation, Task
+from experiments.tasks.contract import Batch, Task
 
 
 def micro_batches(batches: Iterator[Batch], update_freq: int) -> Iterator[list[Batch]]:
@@ -74,35 +76,11 @@ def accumulate_gradients(
         meter.add(update, loss_sum, batch.global_units, stats)
 
 
-def evaluate(
-    task: Task,
-    model: nn.Module,
-    world: World,
-    device: torch.device,
-    options: LoopOptions,
-    evaluation: Evaluation,
-    prefix: str = "",
-) -> dict[str, float]:
-    """Every split's metrics: the task's statistics summed on the device and over ranks."""
-    metrics: dict[str, float] = {}
-    was_training = model.training
-    model.eval()
-    with torch.no_grad(), options.autocast(device):
-        for split in task.eval_splits:
-            totals = StatSums(device)
-            for batch in task.eval_batches(split, world):
-                totals.add(task.eval_step(model, batch.to(device), evaluation))
-            for key, value in task.eval_metrics(split, totals.reduce(world), evaluation).items():
-                metrics[prefix + key] = value
-    model.train(was_training)
-    return metrics
-
-
-def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignals) -> int:
-    """Train one prepared run; returns the exit code. Only rank 0 writes the run directory."""
-    run, device, task, model = prepared.run, prepared.device, prepared.task, prepared.model
-    optimizer, schedule, calendar = prepared.optimizer, prepared.schedule, prepared.calendar
-    options = prepared.options
+def forward_module(
+    model: nn.Module, world: World, device: torch.device, options: LoopOptions
+) -> nn.Module:
+    """What the micro-batches run through: the model, inside DistributedDataParallel with
+    several ranks, compiled when the recipe asks."""
     forward: nn.Module = model
     if world.distributed:
         forward = DistributedDataParallel(
@@ -113,85 +91,96 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
             torch.are_deterministic_algorithms_enabled(), warn_only=True
         )
         forward = torch.compile(forward)
-    probe = None
-    if cfg.diagnostics.lr_probe:
-        probe = LearningRateProbe(
-            model, optimizer, cfg.diagnostics.conv_coordinates, cfg.diagnostics.bias_coordinates,
-            cfg.diagnostics.probe_seed,
-        )  # fmt: skip
+    return forward
+
+
+def set_learning_rate(
+    optimizer: torch.optim.Optimizer, base_lrs: list[float], factor: float
+) -> None:
+    for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
+        group["lr"] = base_lr * factor
+
+
+def clip_gradients(model: nn.Module, options: LoopOptions) -> torch.Tensor | None:
+    """The global gradient norm before clipping (None: the recipe does not clip)."""
+    if options.clip_grad_norm is None:
+        return None
+    return nn.utils.clip_grad_norm_(model.parameters(), options.clip_grad_norm)
+
+
+def log_point(
+    prepared: PreparedRun,
+    world: World,
+    state: LoopState,
+    meter: TrainMeter,
+    events: LoopEvents,
+    probe: LearningRateProbe | None,
+) -> int | None:
+    """Read the log window (a collective), record its ``train/…`` event and show a progress
+    line; returns the window's first non-finite update, if any (no event covers a later one)."""
+    update = state.update
+    window = meter.read(world)
+    seconds = events.clock.lap()
+    state.units += window.units
+    values = prepared.task.train_metrics(window.means)
+    if window.grad_norm is not None:
+        values["train/grad_norm"] = window.grad_norm
+    values["train/lr"] = prepared.optimizer.param_groups[0]["lr"]
+    if probe is not None:
+        values.update(probe.step_event())
+    if window.diverged_at in (None, update):
+        events.record(update, values)
+    if window.diverged_at is None:
+        epoch = prepared.calendar.epoch_float(update)
+        events.progress.update(update, epoch, values, window.units / max(seconds, 1e-9))
+    return window.diverged_at
+
+
+def save_checkpoint(
+    prepared: PreparedRun,
+    world: World,
+    state: LoopState,
+    meter: TrainMeter,
+    events: LoopEvents,
+    config: dict[str, Any],
+) -> None:
+    """Every rank saves the open log window's sums (a collective); rank 0 writes the checkpoint
+    (``metrics.jsonl`` is made durable first: the checkpoint records its length)."""
+    state.window = meter.state(world)
+    events.clock.record(state)
+    if world.is_main:
+        content = checkpoint.payload(
+            state=state,
+            model=prepared.model,
+            optimizer=prepared.optimizer,
+            schedule=prepared.schedule,
+            task=prepared.task,
+            config=config,
+            metrics_offset=events.recorder.offset(),
+        )
+        checkpoint.save(prepared.run.checkpoint_path, content)
+
+
+def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignals) -> int:
+    """Train one prepared run; returns the exit code. Only rank 0 writes the run directory."""
+    run, device, task, model = prepared.run, prepared.device, prepared.task, prepared.model
+    optimizer, schedule, calendar = prepared.optimizer, prepared.schedule, prepared.calendar
+    options, config = prepared.options, scientific_config(cfg)
+    forward = forward_module(model, world, device, options)
+    probe = build_probe(cfg.diagnostics, model, optimizer)
     base_lrs = [group["lr"] for group in optimizer.param_groups]
-    # Optimizers driven by evaluations (NT-ASGD switches to averaging when the validation loss
-    # stalls) expose observe(metrics); averaging ones evaluate with their averaged parameters.
-    observe = getattr(optimizer, "observe", lambda metrics: None)
-    averaged_parameters = getattr(optimizer, "averaged_parameters", nullcontext)
-
-    state, saved = LoopState(), prepared.saved
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        task.load_state_dict(saved["task"])
-        checkpoint.set_rng_state(saved["rng"])
-        state = LoopState.from_state_dict(saved["loop"])
-    offset = saved["metrics_offset"] if saved is not None else 0
+    state = checkpoint.restore(prepared.saved, model, optimizer, schedule, task)
+    offset = checkpoint.metrics_offset(prepared.saved)
     recorder = Recorder.open(run, cfg, prepared.identity, task, device, world, offset)
-    if saved is not None and world.is_main:
+    if prepared.saved is not None and world.is_main:
         print(f"resuming {run.path} from step {state.update}", flush=True)
-
     meter = TrainMeter(device, state.window, carry=world.is_main)
-    step_timer = StepTimer(device)
-    session_started, wall_before = time.perf_counter(), state.time_wall
-    lap_started = time.perf_counter()  # training time accrues between sync points
-
-    def event(values: dict[str, Any]) -> dict[str, Any]:
-        epoch = calendar.epoch_float(state.update)
-        return {"step": state.update, "epoch": epoch, "time": state.time, **values}
-
-    def lap() -> None:
-        """Add the training time since the last lap (call after the device was read)."""
-        nonlocal lap_started
-        now = time.perf_counter()
-        state.time += now - lap_started
-        state.time_optimizer += step_timer.collect()
-        lap_started = now
-
-    def save_checkpoint() -> None:
-        state.window = meter.state(world)
-        state.time_wall = wall_before + time.perf_counter() - session_started
-        if world.is_main:
-            checkpoint.save(
-                run.checkpoint_path,
-                {
-                    "step": state.update,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "task": task.state_dict(),
-                    "rng": checkpoint.rng_state(),
-                    "loop": state.state_dict(),
-                    "config": scientific_config(cfg),
-                    "metrics_offset": recorder.offset(),
-                },
-            )
-
-    def run_evaluation(final: bool) -> None:
-        state.evaluations += 1
-        every = task.full_eval_every
-        full = final or (every is not None and state.evaluations % every == 0)
-        evaluation = Evaluation(state.evaluations, final, full)
-        with averaged_parameters():
-            metrics = evaluate(task, model, world, device, options, evaluation)
-        if metrics:
-            recorder.log(event(metrics))
-            progress.evaluation(state.update, metrics)
-        state.record_evaluation(metrics, task.selection, calendar.epoch_float(state.update))
-        schedule.observe(metrics)
-        observe(metrics)
-
+    clock = TrainingClock(device, state)
     progress = Progress(
-        calendar.total, state.update, label=prepared.identity["name"], unit=task.unit,
-        enabled=world.is_main,
+        calendar.total, state.update, run_label(prepared.identity), task.unit, world.is_main,
+        shown_metrics(task.headline, task.selection),
     )  # fmt: skip
+    events = LoopEvents(recorder, progress, calendar, clock)
     outcome: dict[str, Any] = {}
     exit_code, status = 0, "finished"
     model.train()
@@ -199,116 +188,68 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
         while state.update < calendar.total and status == "finished":
             if state.position == 0:  # not when resuming inside the epoch (state_dict has it)
                 task.begin_epoch(state.epoch)
-            steps = calendar.micro_batches_per_epoch[state.epoch]
+            in_epoch = calendar.micro_batches_per_epoch[state.epoch]
             batches = task.train_batches(state.epoch, state.position, world)
             end_of_epoch = False
             for group in micro_batches(batches, options.update_freq):
                 update = state.update + 1
-                factor = schedule.factor(update) * group[0].lr_scale
-                for param_group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
-                    param_group["lr"] = base_lr * factor
+                set_learning_rate(optimizer, base_lrs, schedule.factor(update) * group[0].lr_scale)
                 accumulate_gradients(task, forward, group, update, meter, device, world, options)
-                grad_norm = None
-                if options.clip_grad_norm is not None:
-                    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), options.clip_grad_norm)
-                step_timer.start()
+                grad_norm = clip_gradients(model, options)
+                clock.start_step()
                 optimizer.step()
-                step_timer.stop()
+                clock.stop_step()
                 optimizer.zero_grad(set_to_none=True)
                 meter.add_update(grad_norm)
-                state.update, state.position = update, state.position + len(group)
-                end_of_epoch = state.position >= steps
-                if end_of_epoch:
-                    state.epoch, state.position = state.epoch + 1, 0
-                last = update == calendar.total
-
-                if update % cfg.log_every == 0 or last:
-                    window = meter.read(world)
-                    time_before = state.time
-                    lap()
-                    state.units += window.units
-                    values = task.train_metrics(window.means)
-                    if window.grad_norm is not None:
-                        values["train/grad_norm"] = window.grad_norm
-                    values["train/lr"] = optimizer.param_groups[0]["lr"]
-                    if probe is not None:
-                        values.update(probe.step_event())
-                    if window.diverged_at in (None, update):  # no event covers a later update
-                        recorder.log(event(values))
-                    if window.diverged_at is not None:
-                        status, outcome["diverged_at"] = "diverged", window.diverged_at
-                        break
-                    rate = window.units / max(state.time - time_before, 1e-9)
-                    progress.update(update, calendar.epoch_float(update), values, rate)
+                end_of_epoch = state.advance(len(group), in_epoch)
                 faults.signal_after_step(update)
-                stopping = stop.received is not None
-                if world.distributed:
-                    stopping = (update % cfg.log_every == 0 or last) and agree(
-                        stopping, world, device
-                    )
-                evaluating = (update % cfg.eval_every == 0) if cfg.eval_every else end_of_epoch
-                snapshotting = task.average is not None and (
-                    end_of_epoch if task.average.every is None else update % task.average.every == 0
+                plan = plan_update(
+                    update, end_of_epoch, calendar.total, options, task.average, stop, world, device
                 )
-                saving = update % cfg.checkpoint_every == 0 or last or stopping
-                pausing = evaluating or last or snapshotting or saving
-                if pausing:
-                    first_bad = meter.diverged_at(world)  # never record parameters after it
-                    if first_bad is not None:
-                        status, outcome["diverged_at"] = "diverged", first_bad
+                if plan.log:
+                    diverged_at = log_point(prepared, world, state, meter, events, probe)
+                    if diverged_at is not None:
+                        status, outcome["diverged_at"] = "diverged", diverged_at
                         break
-                    lap()
+                if plan.pause:
+                    diverged_at = meter.diverged_at(world)  # never record parameters after it
+                    if diverged_at is not None:
+                        status, outcome["diverged_at"] = "diverged", diverged_at
+                        break
+                    clock.lap()
                 if probe is not None and end_of_epoch:
-                    recorder.log(event(probe.epoch_event()))
-                if evaluating or last:
-                    run_evaluation(final=last)
-                if snapshotting and world.is_main:
+                    events.record(update, probe.epoch_event())
+                if plan.evaluate:
+                    run_evaluation(prepared, world, state, events, final=plan.final)
+                if plan.snapshot and world.is_main:
                     snapshots.save_snapshot(run.path, update, model.state_dict(), task.average.last)
-                if saving:
-                    save_checkpoint()
-                if pausing:  # evaluations and checkpoints are not training time
-                    lap_started = time.perf_counter()
+                if plan.checkpoint:
+                    save_checkpoint(prepared, world, state, meter, events, config)
+                if plan.pause:  # evaluations and checkpoints are not training time
+                    clock.resume()
                 faults.kill_after_step(update)
-                if stopping and not last:  # after the last update the run is finished
+                if plan.stop:
                     status, exit_code = "interrupted", 1
                     print(f"interrupted by signal {stop.received} at step {update}", flush=True)
                     break
-                if last or end_of_epoch:
+                if plan.leave_epoch:
                     break
             else:
                 if not end_of_epoch:
                     raise RuntimeError(
                         f"{type(task).__name__}.train_batches ended after global micro-batch "
-                        f"{state.position} of epoch {state.epoch}, but the epoch has {steps}"
+                        f"{state.position} of epoch {state.epoch}, but the epoch has {in_epoch}"
                     )
         if status == "finished" and state.evaluated_at != state.update:
-            run_evaluation(final=True)
-        if status == "finished" and task.average is not None:
-            broadcast_from_main(None, world)  # every rank sees rank 0's snapshots
-            paths = snapshots.snapshot_paths(run.path)[-task.average.last :]
-            if paths:  # none when the run stopped before its first snapshot
-                model.load_state_dict(snapshots.average(paths))
-                evaluation = Evaluation(state.evaluations + 1, final=True, full=True)
-                averaged = evaluate(task, model, world, device, options, evaluation, "avg/")
-                recorder.log(event({**averaged, "avg/snapshots": len(paths)}))
-                progress.evaluation(state.update, averaged)
-                state.final = {**state.final, **averaged}
+            run_evaluation(prepared, world, state, events, final=True)
+        if status == "finished":
+            evaluate_average(prepared, world, state, events)
     except Exception as error:  # noqa: BLE001 - recorded in summary.json, then exit 1
         status, exit_code = "failed", 1
-        outcome["error"] = f"{type(error).__name__}: {error}"
-        if is_storage_error(error):  # a full disk: one line, the last checkpoint is intact
-            print(
-                f"error: {error.strerror} while writing the run's files in {run.path}: the last "
-                "checkpoint is intact; free space and run the same command to resume",
-                file=sys.stderr,
-                flush=True,
-            )
-        else:
-            traceback.print_exc()
+        outcome["error"] = describe_failure(error, run)
     finally:
-        progress.close()
-        recorder.close()
+        events.close()
+    clock.record(state)
     if not world.is_main:
         return exit_code
-    seconds = wall_before + time.perf_counter() - session_started
-    return close_run(cfg, prepared, recorder, state, world, status, outcome, exit_code, seconds)
+    return close_run(cfg, prepared, recorder, state, world, status, outcome, exit_code)

@@ -5,6 +5,7 @@ run's device; ``read`` sums them, finds the first non-finite update, reduces acr
 reads the host once, at a log point. ``StatSums`` sums one evaluation split the same way.
 ``StepTimer`` times ``optimizer.step()``: on the CPU with the host clock (CPU work is
 synchronous), on CUDA with events (a host clock would time the kernel launches only).
+``TrainingClock`` is the run's one clock: training, optimizer and wall time, across resumes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from torch import Tensor
 
 from experiments.distributed import World, all_reduce_min, sum_statistics
+from experiments.loop_state import LoopState
 
 NO_DIVERGENCE = 2**62
 """The flag's value while every update was finite (a MIN reduction keeps the first bad one)."""
@@ -173,3 +175,45 @@ class StepTimer:
             self.events = []
         seconds, self.seconds = self.seconds, 0.0
         return seconds
+
+
+class TrainingClock:
+    """The run's times, continued from a checkpoint's: ``training`` (seconds between sync
+    points, evaluations and checkpoints excluded), ``optimizer`` (inside ``optimizer.step()``)
+    and the wall time (everything). Training time is read at sync points only (``lap``), so
+    timing never makes the host wait for the device between log points."""
+
+    def __init__(self, device: torch.device, state: LoopState) -> None:
+        self.training, self.optimizer = state.time, state.time_optimizer
+        self._wall_before = state.time_wall
+        self._session_started = time.perf_counter()
+        self._lap_started = self._session_started
+        self._steps = StepTimer(device)
+
+    def start_step(self) -> None:
+        self._steps.start()
+
+    def stop_step(self) -> None:
+        self._steps.stop()
+
+    def lap(self) -> float:
+        """Add the training time since the last lap (or ``resume``) and the optimizer time
+        recorded since; call after the device was read. Returns the lap's seconds."""
+        now = time.perf_counter()
+        seconds = now - self._lap_started
+        self.training += seconds
+        self.optimizer += self._steps.collect()
+        self._lap_started = now
+        return seconds
+
+    def resume(self) -> None:
+        """Training time runs again (after an evaluation or a checkpoint, which it excludes)."""
+        self._lap_started = time.perf_counter()
+
+    def wall(self) -> float:
+        return self._wall_before + time.perf_counter() - self._session_started
+
+    def record(self, state: LoopState) -> None:
+        """Write the three times into the loop state (for a checkpoint, or the summary)."""
+        state.time, state.time_optimizer = self.training, self.optimizer
+        state.time_wall = self.wall()

@@ -1,10 +1,11 @@
-"""The recipe keys the loop applies (``experiments.tasks.contract``): precision, compile,
-gradient clipping and gradient accumulation, read from ``cfg.task`` and checked before anything
-is written."""
+"""What the loop applies besides the task: the recipe keys (``experiments.tasks.contract``:
+precision, compile, gradient clipping and gradient accumulation, read from ``cfg.task`` and checked
+before anything is written) and the run's every-N settings (``log_every``, ``eval_every``,
+``checkpoint_every``, read from the run-level keys, which ``check_run_keys`` checks)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from omegaconf import DictConfig
@@ -22,9 +23,30 @@ class LoopOptions:
     """Clip the global gradient norm to this value before each update (null: no clipping)."""
     update_freq: int = 1
     """Micro-batches accumulated per optimizer update (fairseq's ``--update-freq``)."""
+    log_every: int = 10
+    """Updates between log points (``train/…`` events and progress lines)."""
+    eval_every: int | None = None
+    """Updates between evaluations (None: at each epoch end)."""
+    checkpoint_every: int = 200
+    """Updates between checkpoints (one is also written at the end and when stopping)."""
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> LoopOptions:
+        """The options of a composed config: ``cfg.task``'s recipe keys and the run's every-N
+        settings (the one place the loop reads them from)."""
+        recipe = cls.from_task_config(cfg.task)
+        eval_every = cfg.eval_every
+        return replace(
+            recipe,
+            log_every=int(cfg.log_every),
+            eval_every=None if eval_every is None else int(eval_every),
+            checkpoint_every=int(cfg.checkpoint_every),
+        )
 
     @classmethod
     def from_task_config(cls, task: DictConfig) -> LoopOptions:
+        """The recipe keys alone, checked (the every-N settings keep their defaults: a run's
+        loop takes ``from_config``)."""
         precision = task.get("precision", "fp32")
         if precision not in PRECISIONS:
             raise ConfigError(

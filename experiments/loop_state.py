@@ -20,14 +20,15 @@ class LoopState:
     """Optimizer updates done."""
     epoch: int = 0
     position: int = 0
-    """Global steps (micro-batches) of ``epoch`` already trained."""
+    """Global micro-batches (one batch of every rank together) of ``epoch`` already trained."""
     evaluations: int = 0
     evaluated_at: int = -1
     """The update of the latest evaluation."""
     units: float = 0.0
     """Units (samples or tokens, all ranks) trained so far."""
     time: float = 0.0
-    """Seconds of training (evaluations and checkpoints excluded), across resumes."""
+    """Seconds of training (evaluations and checkpoints excluded), across resumes; the loop's
+    ``TrainingClock`` keeps the three times and records them here for a checkpoint or the end."""
     time_optimizer: float = 0.0
     time_wall: float = 0.0
     """Wall-clock seconds of the run (training, evaluation, checkpoints), across resumes."""
@@ -44,6 +45,15 @@ class LoopState:
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> LoopState:
         return cls(**state)
+
+    def advance(self, micro_batches: int, in_epoch: int) -> bool:
+        """One update of ``micro_batches`` global micro-batches done, in an epoch of ``in_epoch``;
+        returns whether it ended the epoch (the next update starts the next one)."""
+        self.update, self.position = self.update + 1, self.position + micro_batches
+        if self.position < in_epoch:
+            return False
+        self.epoch, self.position = self.epoch + 1, 0
+        return True
 
     def record_evaluation(self, metrics: dict[str, float], selection: str, epoch: float) -> None:
         """Keep the latest evaluation, each metric's best, and the snapshot at the best

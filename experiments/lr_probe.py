@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from omegaconf import DictConfig
 from torch import nn
 
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
@@ -90,3 +91,15 @@ class LearningRateProbe:
             return {}
         rect = self.optimizer.rectification(0)
         return {"diag/rho_t": rect["rho_t"], "diag/r_t": rect["r_t"]}
+
+
+def build_probe(
+    diagnostics: DictConfig, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> LearningRateProbe | None:
+    """The probe ``diagnostics`` asks for (``diagnostics.lr_probe``), or None."""
+    if not diagnostics.lr_probe:
+        return None
+    return LearningRateProbe(
+        model, optimizer, diagnostics.conv_coordinates, diagnostics.bias_coordinates,
+        diagnostics.probe_seed,
+    )  # fmt: skip

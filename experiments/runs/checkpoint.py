@@ -5,6 +5,10 @@ A checkpoint holds the model, optimizer, schedule (and plateau) state, the loop'
 best metrics, cumulative times), the task's own state (a carried hidden state), the metrics
 file's length at that moment, and every RNG state (python, numpy, torch CPU and CUDA) as tensors
 and lists, so a resumed run continues exactly.
+
+This module owns the payload's keys: ``payload`` writes them, ``load`` checks them, ``restore``
+puts a run back from them, and ``metrics_offset`` / ``stored_config`` read the two that the
+run directory checks before a resume.
 """
 
 from __future__ import annotations
@@ -17,9 +21,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
+from experiments.loop_state import LoopState
 from experiments.runs import faults
 from experiments.runs.store import CorruptRun, write_atomic
+from experiments.tasks.contract import Task
+from optimizers.schedules import LRSchedule
+
+REQUIRED = ("step", "model", "optimizer", "schedule", "task", "rng", "loop", "metrics_offset")
+"""The keys every checkpoint has (``config``, the scientific config, is checked when present)."""
 
 
 def rng_state() -> dict[str, Any]:
@@ -43,21 +54,72 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save(path: Path, payload: dict[str, Any]) -> None:
-    """Serialize in memory, then write atomically (temporary file, fsync, rename)."""
+def payload(
+    *,
+    state: LoopState,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule: LRSchedule,
+    task: Task,
+    config: dict[str, Any],
+    metrics_offset: int,
+) -> dict[str, Any]:
+    """What ``checkpoint.pt`` holds after ``state.update`` updates (and the RNG states now)."""
+    return {
+        "step": state.update,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
+        "task": task.state_dict(),
+        "rng": rng_state(),
+        "loop": state.state_dict(),
+        "config": config,
+        "metrics_offset": metrics_offset,
+    }
+
+
+def restore(
+    saved: dict[str, Any] | None,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule: LRSchedule,
+    task: Task,
+) -> LoopState:
+    """Put the model, optimizer, schedule, task and RNGs back as ``saved`` holds them, and
+    return the loop's state; a fresh ``LoopState`` when there is no checkpoint."""
+    if saved is None:
+        return LoopState()
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    schedule.load_state_dict(saved["schedule"])
+    task.load_state_dict(saved["task"])
+    set_rng_state(saved["rng"])
+    return LoopState.from_state_dict(saved["loop"])
+
+
+def metrics_offset(saved: dict[str, Any] | None) -> int:
+    """The length of ``metrics.jsonl`` when ``saved`` was written (0 without a checkpoint)."""
+    return 0 if saved is None else int(saved["metrics_offset"])
+
+
+def stored_config(saved: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The scientific config ``saved`` was trained with, or None."""
+    return None if saved is None else saved.get("config")
+
+
+def save(path: Path, content: dict[str, Any]) -> None:
+    """Serialize ``content`` (a ``payload``) in memory, then write atomically (temporary file,
+    fsync, rename)."""
     buffer = io.BytesIO()
-    torch.save(payload, buffer)
+    torch.save(content, buffer)
     data = buffer.getvalue()
-    if faults.kill_during_checkpoint(payload["step"]):
+    if faults.kill_during_checkpoint(content["step"]):
         with open(path.with_name(f".{path.name}.tmp"), "wb") as handle:
             handle.write(data[: len(data) // 2])
             handle.flush()
             os.fsync(handle.fileno())
         faults.kill_now()
     write_atomic(path, data)
-
-
-REQUIRED = ("step", "model", "optimizer", "schedule", "task", "rng", "loop", "metrics_offset")
 
 
 def load(path: Path) -> dict[str, Any] | None:

@@ -58,6 +58,7 @@ class PreparedRun:
     schedule: LRSchedule
     calendar: Calendar
     options: LoopOptions
+    """The recipe's loop keys and the run's every-N settings (``LoopOptions.from_config``)."""
     saved: dict[str, Any] | None = None
     """The checkpoint the run resumes from (read and checked under the lock), or None."""
 
@@ -75,7 +76,7 @@ def scratch_run(
         run.path.mkdir()
         yield PreparedRun(
             run, identity, device, built.task, built.model, built.optimizer, built.schedule,
-            built.calendar, built.options,
+            built.calendar, LoopOptions.from_config(cfg),
         )  # fmt: skip
 
 
@@ -89,7 +90,7 @@ def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> dict[str
     stored = run.stored_config()
     saved = checkpoint.load(run.checkpoint_path)
     current = scientific_config(cfg)
-    references = {"config.yaml": stored, "checkpoint.pt": saved and saved.get("config")}
+    references = {"config.yaml": stored, "checkpoint.pt": checkpoint.stored_config(saved)}
     for source, reference in references.items():
         if reference is None:
             continue
@@ -100,7 +101,7 @@ def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> dict[str
                 "resume with the same config, or force=true to start it again"
             )
     if saved is not None:
-        run.check_metrics(saved["metrics_offset"])
+        run.check_metrics(checkpoint.metrics_offset(saved))
         if stored is None:
             print(f"{run.config_path} was missing: rewritten from checkpoint.pt's config")
     run.write_config(cfg, overrides)
@@ -132,7 +133,7 @@ def prepare(
     created = False
     try:
         check_run_keys(cfg)
-        LoopOptions.from_task_config(cfg.task)  # recipe keys checked before the directory
+        options = LoopOptions.from_config(cfg)  # recipe keys checked before the directory
         identity = RunIdentity.of(cfg, overrides, choices)
         run = RunDirectory(identity.path)
         if not cfg.force and _finished(run, world):  # a first look, without building anything
@@ -161,7 +162,7 @@ def prepare(
             elif failure is None:
                 prepared = PreparedRun(
                     run, identity.record(), device, built.task, built.model, built.optimizer,
-                    built.schedule, built.calendar, built.options, saved,
+                    built.schedule, built.calendar, options, saved,
                 )  # fmt: skip
             else:
                 if world.is_main:

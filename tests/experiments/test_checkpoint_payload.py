@@ -1,0 +1,66 @@
+"""The checkpoint module owns its payload: ``payload`` writes it, ``load`` checks it and
+``restore`` puts a run back exactly (parameters, optimizer, schedule, task, RNGs, loop state)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from experiments.loop_state import LoopState
+from experiments.runs import checkpoint
+from optimizers.schedules import build_schedule
+
+
+class StatefulTask:
+    def __init__(self) -> None:
+        self.carried: dict[str, int] = {}
+
+    def state_dict(self) -> dict[str, int]:
+        return dict(self.carried)
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.carried = dict(state)
+
+
+def trained(seed: int) -> tuple[nn.Module, torch.optim.Optimizer, object, StatefulTask]:
+    torch.manual_seed(seed)
+    model = nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    schedule = build_schedule({"name": "constant"}, base_lr=0.1, steps_per_epoch=5,
+                              total_steps=50)  # fmt: skip
+    return model, optimizer, schedule, StatefulTask()
+
+
+def test_a_payload_restores_the_run_exactly(tmp_path: Path) -> None:
+    model, optimizer, schedule, task = trained(0)
+    model(torch.randn(4, 3)).sum().backward()
+    optimizer.step()
+    task.carried = {"hidden": 7}
+    state = LoopState(update=12, epoch=2, position=3, time=1.5)
+    content = checkpoint.payload(
+        state=state, model=model, optimizer=optimizer, schedule=schedule, task=task,
+        config={"seed": 1}, metrics_offset=321,
+    )  # fmt: skip
+    checkpoint.save(tmp_path / "checkpoint.pt", content)
+    expected = (random.random(), torch.rand(1))
+
+    saved = checkpoint.load(tmp_path / "checkpoint.pt")
+    assert saved is not None and set(checkpoint.REQUIRED) <= set(saved)
+    assert checkpoint.metrics_offset(saved) == 321
+    assert checkpoint.stored_config(saved) == {"seed": 1}
+    fresh_model, fresh_optimizer, fresh_schedule, fresh_task = trained(1)
+    restored = checkpoint.restore(saved, fresh_model, fresh_optimizer, fresh_schedule, fresh_task)
+    assert restored == state and fresh_task.carried == {"hidden": 7}
+    for mine, theirs in zip(fresh_model.parameters(), model.parameters(), strict=True):
+        assert torch.equal(mine, theirs)
+    assert fresh_optimizer.state_dict()["state"][0]["step"] == 1
+    assert (random.random(), torch.rand(1)) == expected, "the RNG states are restored"
+
+
+def test_without_a_checkpoint_the_loop_starts_afresh() -> None:
+    model, optimizer, schedule, task = trained(0)
+    assert checkpoint.restore(None, model, optimizer, schedule, task) == LoopState()
+    assert checkpoint.metrics_offset(None) == 0 and checkpoint.stored_config(None) is None
