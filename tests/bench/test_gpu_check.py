@@ -1,8 +1,9 @@
-"""The GPU check (scripts/gpu_check): its CPU mode end to end, so the script cannot rot without a
-GPU, and the packing claims that hold on the CPU.
+"""The GPU check (experiments/bench/gpu_check): its CPU mode end to end, so the check cannot rot
+without a GPU, and the packing claims that hold on the CPU.
 
 The CPU mode runs the same steps as the CUDA record at tiny sizes (``--cpu``, also where a GPU
-exists), as a real subprocess writing into a temporary folder; the test reads the files it wrote.
+exists), as a real subprocess of its entry point (``python -m scripts.gpu_check``) writing into a
+temporary folder; the test reads the files it wrote.
 """
 
 from __future__ import annotations
@@ -16,17 +17,16 @@ import pytest
 import torch
 
 import optimizers
-from scripts.gpu_check.compile_check import compiled_step_equals_eager
-from scripts.gpu_check.ddp_check import two_ranks_like_one
-from scripts.gpu_check.optimizer_step import resnet18_shapes
-from scripts.gpu_check.packed_members import (
+from experiments.bench.gpu_check.compile_check import compiled_step_equals_eager
+from experiments.bench.gpu_check.ddp_check import two_ranks_like_one
+from experiments.bench.gpu_check.packed_members import (
     elementwise_step_matches,
     members,
     packed_matches_separate,
     sgd,
 )
-from scripts.gpu_check.plan import Clock, Sizes
-from scripts.gpu_check.record import Section, kept_items
+from experiments.bench.gpu_check.plan import Clock, Sizes
+from experiments.bench.gpu_check.record import Section, kept_items
 from tests.experiments.cli import REPO_ROOT, train_env
 
 SECTION_FILES = (
@@ -186,13 +186,6 @@ def test_elementwise_step_on_stacked_members_is_bit_identical(factory) -> None:
 def test_a_step_with_a_global_norm_is_not_elementwise() -> None:
     """The bit-identity check can fail: clipping by the norm of all members at once differs."""
     assert not elementwise_step_matches(clipped_sgd, 3, 4, torch.device("cpu"))
-
-
-def test_resnet18_shapes_are_torchvisions() -> None:
-    from data.torchvision_compat import import_torchvision
-
-    model = import_torchvision().models.resnet18(weights=None)
-    assert resnet18_shapes() == [tuple(p.shape) for p in model.parameters()]
 
 
 def test_a_second_attempt_runs_only_what_the_first_left_unfinished(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import copy
 import torch
 import torch.nn.functional as F
 
+from experiments.bench.gpu_check.record import failed
 from experiments.models.cifar_resnet import resnet20
 from optimizers import RAdam
 
@@ -84,4 +85,4 @@ def compiled_step_equals_eager(device: torch.device, batch_size: int) -> dict:
         "fp32_compiled_vs_eager": fp32, "fp32_tolerance": FP32_TOLERANCE, "bf16": bf16,
         "bf16_rule": f"compiled error ≤ {BF16_FACTOR} × eager error + {BF16_SLACK:g}",
     }  # fmt: skip
-    return {**details, "status": "fail", "why": "; ".join(problems)} if problems else details
+    return failed(details, problems)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from scripts.gpu_check import (
+from experiments.bench.gpu_check import (
     compile_check,
     ddp_check,
     loop_checks,
@@ -12,8 +12,8 @@ from scripts.gpu_check import (
     pipeline_checks,
     pytest_run,
 )
-from scripts.gpu_check.plan import NOT_IN_TINY, Sizes
-from scripts.gpu_check.record import Outcome, Section
+from experiments.bench.gpu_check.plan import NOT_IN_TINY, Sizes
+from experiments.bench.gpu_check.record import Outcome, Section
 
 REFERENCE_CAP_S = 25.0
 """The float64 reference cases stop after this long (the rest of the section is worth more)."""

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from scripts.gpu_check.record import Outcome
+from experiments.bench.gpu_check.record import Outcome
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 RUN = (
     "task=digits",
     "task.epochs=2",

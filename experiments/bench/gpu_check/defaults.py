@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scripts.gpu_check.plan import Sizes
+from experiments.bench.gpu_check.plan import Sizes
 
 GAIN = 1.10
 DETERMINISM_COST = 0.05

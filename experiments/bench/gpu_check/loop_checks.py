@@ -26,11 +26,12 @@ from pathlib import Path
 
 import torch
 
+from experiments.bench.gpu_check.loop_runs import LoopRun, recipe_config, run_loop
+from experiments.bench.gpu_check.plan import Sizes
+from experiments.bench.gpu_check.record import failed
 from experiments.runs.prepare import PreparedRun
-from scripts.gpu_check.loop_runs import LoopRun, recipe_config, run_loop
-from scripts.gpu_check.plan import Sizes
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 PACKAGES = ("experiments", "data", "optimizers", "scripts")
 SYNC_MESSAGE = "called a synchronizing CUDA operation"
 ALLOWED = {
@@ -38,8 +39,8 @@ ALLOWED = {
     ("experiments/loop_meters.py", "diverged_at"): "TrainMeter.diverged_at: before a pause",
     ("experiments/loop_meters.py", "state"): "TrainMeter.state: the checkpointed window",
     ("experiments/loop_meters.py", "collect"): "StepTimer.collect: at a log point",
-    ("experiments/train.py", "evaluate"): "the evaluation",
-    ("experiments/train.py", "save_checkpoint"): "the checkpoint",
+    ("experiments/loop_evaluation.py", "evaluate"): "the evaluation",
+    ("experiments/loop.py", "save_checkpoint"): "the checkpoint",
 }
 
 
@@ -50,7 +51,11 @@ def project_file(filename: str) -> str | None:
     if not path.is_relative_to(PROJECT):
         return None
     relative = path.relative_to(PROJECT)
-    if relative.parts[0] not in PACKAGES or relative.parts[:2] == ("scripts", "gpu_check"):
+    if relative.parts[0] not in PACKAGES or relative.parts[:3] == (
+        "experiments",
+        "bench",
+        "gpu_check",
+    ):
         return None
     return str(relative)
 
@@ -98,7 +103,7 @@ def no_sync_between_log_points(sizes: Sizes, device: torch.device) -> tuple[dict
     )
     recorder = SyncRecorder()
     run = run_loop(cfg, device, evaluation=True, around=recorder.around)
-    if run.code != 0 or run.summary["status"] != "finished":
+    if not run.finished():
         raise AssertionError(f"the loop ended {run.summary['status']} (exit {run.code})")
     outside = Counter(where for _, allowed, where in recorder.syncs if allowed is None)
     at_updates = sorted({update for update, allowed, _ in recorder.syncs if allowed is None})
@@ -152,7 +157,7 @@ def bf16_runs_finish(sizes: Sizes, device: torch.device, fp32: LoopRun) -> dict:
             "losses": losses,
             "worst_rel_to_fp32": worst,
         }
-        if run.code != 0 or run.summary["status"] != "finished":
+        if not run.finished():
             problems.append(f"{name}: {run.summary['status']}")
         elif not all(torch.isfinite(torch.tensor(losses))):
             problems.append(f"{name}: non-finite loss")
@@ -161,4 +166,4 @@ def bf16_runs_finish(sizes: Sizes, device: torch.device, fp32: LoopRun) -> dict:
         elif losses == reference:
             problems.append(f"{name}: equals fp32 exactly (autocast did not run)")
     details = {"device": str(device), "steps": steps, "fp32_losses": reference, "runs": results}
-    return {**details, "status": "fail", "why": "; ".join(problems)} if problems else details
+    return failed(details, problems)

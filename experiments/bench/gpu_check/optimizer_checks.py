@@ -1,13 +1,11 @@
 """Optimizer faithfulness on the device: float64 reference math, and state moved CPU ↔ device.
 
-``reference_on_device`` runs the library on float64 parameters held on the device through the
-foreach and per-tensor paths, over the 500-step gradient sequence of
-``tests/optimizers/test_reference.py``, and compares every step with that file's float64
-reference trajectories (computed with numpy on the host, written independently of the
-library): the same cases, the same tolerance (1e-10 relative), only the parameters' device
-differs. ``state_dict_moves`` trains 30 steps with the optimizer's ``state_dict`` carried
-CPU → device after step 10 and device → CPU after step 20 through ``torch.save`` /
-``torch.load(weights_only=True, map_location=…)``, against 30 steps on the CPU alone.
+``reference_on_device`` runs the cases of ``optimizers.reference_cases`` (the 500-step suite of
+``tests/optimizers/test_reference.py``) on float64 parameters held on the device, foreach and
+per-tensor paths, against the float64 reference trajectories computed with numpy on the host, at
+the same tolerance (1e-10 relative). ``state_dict_moves`` trains 30 steps with the optimizer's
+``state_dict`` carried CPU → device after step 10 and device → CPU after step 20 through
+``torch.save`` / ``torch.load(weights_only=True, map_location=…)``, against 30 steps on the CPU.
 """
 
 from __future__ import annotations
@@ -19,7 +17,8 @@ import numpy as np
 import torch
 
 import optimizers
-from tests.optimizers import test_reference as reference
+from experiments.bench.gpu_check.record import failed
+from optimizers import reference_cases as reference
 
 MOVE_CASES: list[tuple[str, dict]] = [
     ("Adam", dict(lr=1e-2, weight_decay=0.1)),
@@ -34,25 +33,6 @@ MOVE_CASES: list[tuple[str, dict]] = [
 MOVE_STEPS, FIRST_MOVE, SECOND_MOVE = 30, 10, 20
 
 
-def device_trajectory(
-    case: reference.Case, weight_decay: bool, mode: str, device: torch.device
-) -> np.ndarray:
-    """``reference.library_trajectory`` with the parameters and gradients on ``device``."""
-    initial, grads = reference.gradient_sequence()
-    params = [torch.tensor(theta, dtype=torch.float64, device=device) for theta in initial]
-    optimizer = reference._build(case, params, weight_decay, foreach=mode == "foreach")
-    initial_lrs = [group["lr"] for group in optimizer.param_groups]
-    steps = []
-    for t in range(1, reference.STEPS + 1):
-        for group, lr in zip(optimizer.param_groups, initial_lrs, strict=True):
-            group["lr"] = lr * reference.lr_factor(t)
-        for param, grad in zip(params, grads[t - 1], strict=True):
-            param.grad = torch.tensor(grad, dtype=torch.float64).to(device, non_blocking=True)
-        optimizer.step()
-        steps.append(torch.cat([p.detach().flatten() for p in params]))
-    return torch.stack(steps).cpu().numpy()
-
-
 def reference_on_device(
     device: torch.device, limit: int | None, time_left: Callable[[], float]
 ) -> dict:
@@ -65,7 +45,7 @@ def reference_on_device(
         case = reference.CASES_BY_NAME[name]
         expected = reference.reference_trajectory(name, True)
         for mode in ("foreach", "per_tensor"):
-            actual = device_trajectory(case, True, mode, device)
+            actual = reference.library_trajectory(case, True, mode, device)
             error = np.abs(actual - expected)
             bad = error > reference.RTOL * np.abs(expected) + reference.ATOL
             worst = float(np.max(error / (np.abs(expected) + reference.ATOL / reference.RTOL)))
@@ -165,6 +145,4 @@ def state_dict_moves(device: torch.device, fused: bool) -> dict:
     }
     if device.type == "cpu":
         details["note"] = "CUDA-only: on the CPU the state moves CPU → CPU"
-    if failures:
-        return {**details, "status": "fail", "why": "; ".join(failures)}
-    return details
+    return failed(details, failures)

@@ -5,8 +5,8 @@ Every preset of ``configs/optimizer/`` (``custom`` aside) is built from its YAML
 ``instantiate``, as a run builds it, with lr 1e-4 (no parameter drifts far over the timed steps)
 and Adam-2k's freeze at 0 (the timed steps are past it), on its foreach path and on its fused
 path; torch's fused and foreach Adam and foreach RAdam are the references. All step the same
-float32 parameters with the same fixed gradients (``scripts.bench_optimizers`` does the same on
-the CPU). After warm-up steps (a fused path compiles in its first), the implementations take
+float32 parameters with the same fixed gradients (``experiments.bench.optimizer_step`` does the
+same on the CPU). After warm-up steps (a fused path compiles in its first), the implementations take
 turns, one step each per round with the order rotating, each step between two CUDA events
 (host clock on the CPU); the median over the rounds is reported, with its ratio to torch's fused
 Adam (goal ≤ 1.15 for the fused paths) and the bytes an ideal step moves — each parameter, its
@@ -31,12 +31,12 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from scripts.bench_parameter_shapes import SHAPE_SETS, Shape
-from scripts.gpu_check.loop_checks import SYNC_MESSAGE
-from scripts.gpu_check.plan import NOT_IN_TINY, Sizes
-from scripts.gpu_check.record import Section
+from experiments.bench.gpu_check.loop_checks import SYNC_MESSAGE
+from experiments.bench.gpu_check.plan import NOT_IN_TINY, Sizes
+from experiments.bench.gpu_check.record import Section
+from experiments.bench.parameter_shapes import SHAPE_SETS, Shape
 
-PRESETS = Path(__file__).resolve().parents[2] / "configs" / "optimizer"
+PRESETS = Path(__file__).resolve().parents[3] / "configs" / "optimizer"
 H200_BANDWIDTH = 4.8e12  # bytes/s, the vendor's datasheet
 LR = 1e-4
 WARMUP = 6
@@ -47,31 +47,6 @@ FUSED_ORDER = ("adam", "radam", "adabound", "amsgrad", "amsbound", "adam_2k", "a
 """The order the fused paths are compiled in: one of each update family first."""
 REFERENCE = "torch.Adam(fused)"
 Factory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
-
-
-def resnet18_shapes() -> list[Shape]:
-    """torchvision's ResNet-18 parameter shapes, written out (the GPU machine may lack
-    torchvision; ``tests/scripts/test_gpu_check.py`` checks them against torchvision's)."""
-    shapes: list[Shape] = [(64, 3, 7, 7), (64,), (64,)]
-    in_channels = 64
-    for stage, width in enumerate((64, 128, 256, 512)):
-        for block in range(2):
-            stride_two = stage > 0 and block == 0
-            shapes += [(width, in_channels, 3, 3), (width,), (width,)]
-            shapes += [(width, width, 3, 3), (width,), (width,)]
-            if stride_two:
-                shapes += [(width, in_channels, 1, 1), (width,), (width,)]
-            in_channels = width
-    return shapes + [(1000, 512), (1000,)]
-
-
-def shape_set(name: str) -> list[Shape]:
-    if name == "resnet18":
-        try:
-            return SHAPE_SETS[name]()
-        except (ImportError, RuntimeError):
-            return resnet18_shapes()
-    return SHAPE_SETS[name]()
 
 
 def preset_factories() -> tuple[dict[str, Factory], dict[str, Factory]]:
@@ -259,7 +234,7 @@ def figures(
     name: str, sizes: Sizes, device: torch.device, copy: float | None, time_left: Callable
 ) -> dict:
     result = bench_shapes(
-        shape_set(name), device, sizes.step_rounds, sizes.runs("fused"), time_left
+        SHAPE_SETS[name](), device, sizes.step_rounds, sizes.runs("fused"), time_left
     )
     ours = [key for key in result["implementations"] if key.endswith("(fused)")]
     for record in result["implementations"].values():

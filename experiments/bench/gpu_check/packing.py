@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from scripts.gpu_check.packed_members import (
+from experiments.bench.gpu_check.packed_members import (
     PackedMembers,
     elementwise_step_matches,
     members,
@@ -34,10 +34,10 @@ from scripts.gpu_check.packed_members import (
     sgd,
     sources,
 )
-from scripts.gpu_check.plan import Sizes
-from scripts.gpu_check.record import Section
+from experiments.bench.gpu_check.plan import Sizes
+from experiments.bench.gpu_check.record import Section
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 PACKING_IMAGES = 10_000
 """Synthetic images per member on CUDA: the step's cost does not depend on how many there are,
 and sixteen processes each building 50,000 would spend the section on set-up."""
@@ -129,7 +129,7 @@ def processes_rate(
         barrier = Path(scratch)
         options = {"device": device.type, "images": images, "batch": batch, "warmup": warmup,
                    "steps": steps, "world": count, "barrier": barrier}  # fmt: skip
-        command = [sys.executable, "-m", "scripts.gpu_check.packing_worker"]
+        command = [sys.executable, "-m", "experiments.bench.gpu_check.packing_worker"]
         command += [part for key, value in options.items() for part in (f"--{key}", str(value))]
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         workers = [

@@ -1,10 +1,7 @@
-"""One of K separate ResNet-20 training processes sharing a device (``packing.processes_rate``).
-
-``python -m scripts.gpu_check.packing_worker --rank R --world K --barrier DIR ...`` trains the
-same plain step as ``packing.single_rate``; after its warm-up it writes ``DIR/ready-R`` and waits
-until all K have, so the timed steps of every process overlap, then writes
-``DIR/result-R.json`` with the wall-clock start and end of its timed steps and their samples.
-"""
+"""One of K separate ResNet-20 training processes sharing a device (``packing.processes_rate``):
+``python -m experiments.bench.gpu_check.packing_worker --rank R --world K --barrier DIR ...``.
+After its warm-up it writes ``DIR/ready-R`` and waits for all K, so the timed steps of every
+process overlap, then writes ``DIR/result-R.json``: the wall-clock span of its timed steps."""
 
 from __future__ import annotations
 
@@ -15,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from scripts.gpu_check.packed_members import members, separate_step, sgd, sources
+from experiments.bench.gpu_check.packed_members import members, separate_step, sgd, sources
 
 BARRIER_TIMEOUT_S = 300.0
 
@@ -29,8 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     device = torch.device(args.device)
-    (model,) = members(1, seed=args.rank)
-    model = model.to(device)
+    model = members(1, seed=args.rank)[0].to(device)
     optimizer = sgd(list(model.parameters()))
     (stream,) = sources(1, args.images, args.batch, seed=args.rank, device=device)
     for _ in range(args.warmup):
@@ -48,8 +44,7 @@ def main() -> None:
         separate_step(model, optimizer, *next(stream))
     if device.type == "cuda":
         torch.cuda.synchronize()
-    end = time.time()
-    result = {"start": start, "end": end, "samples": args.steps * args.batch}
+    result = {"start": start, "end": time.time(), "samples": args.steps * args.batch}
     (args.barrier / f"result-{args.rank}.json").write_text(json.dumps(result))
 
 

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from data.cifar10.device_pipeline import DeviceCifarBatches
 from data.cifar10.loader_pipeline import loader_batches
+from experiments.bench.gpu_check.record import failed
 
 UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 CELLS = 81
@@ -108,7 +109,7 @@ def augmentation_distribution(device: torch.device, count: int) -> dict:
         problems.append("offsets differ from the DataLoader pipeline's")
     if abs(device_flips - 0.5) >= details["flip_tolerance"]:
         problems.append(f"flip rate {device_flips:.3f}")
-    return {**details, "status": "fail", "why": "; ".join(problems)} if problems else details
+    return failed(details, problems)
 
 
 def same_batches_as_cpu(device: torch.device) -> dict:

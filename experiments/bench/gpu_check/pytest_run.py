@@ -19,9 +19,9 @@ import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from pathlib import Path
 
-from scripts.gpu_check.record import Outcome
+from experiments.bench.gpu_check.record import Outcome
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 CUDA_TESTS = ("tests/optimizers/test_paths.py", "tests/optimizers/test_api.py")
 
 

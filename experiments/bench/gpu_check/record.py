@@ -1,9 +1,9 @@
 """The GPU check's files: one JSON per section, rewritten after every item so a run cut off by
-its time limit still returns what finished, then the whole record and its Markdown summary.
+its time limit still returns what finished.
 
 An item is one check or one figure: ``name``, ``status`` (``pass``, ``fail``, ``measured``,
-``skipped``, ``blocked`` or ``error``), ``why`` (for every status but pass and measured: the
-reason, e.g. "needs CUDA" or "out of time"), ``wall_s`` and ``details``.
+``skipped``, ``blocked`` or ``error``), ``why`` (the reason for every status but pass and
+measured, e.g. "needs CUDA" or "out of time"), ``wall_s`` and ``details``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from scripts.gpu_check.plan import Clock, Sizes
+from experiments.bench.gpu_check.plan import Clock, Sizes
 
 STATUSES = ("pass", "fail", "measured", "skipped", "blocked", "error")
 
@@ -33,31 +33,32 @@ class Outcome(Exception):
         self.status, self.why, self.details = status, why, details or {}
 
 
+def failed(details: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """``details`` as a failure naming ``problems``, or unchanged (a pass) when there are none."""
+    return {**details, "status": "fail", "why": "; ".join(problems)} if problems else details
+
+
 def machine(cuda: bool) -> dict[str, Any]:
     """Python, torch, CUDA, cuDNN and Triton versions, the device's name and the host's CPUs."""
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     found: dict[str, Any] = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-    }
+        "python": platform.python_version(), "torch": torch.__version__,
+        "cuda": torch.version.cuda, "cudnn": cudnn, "cpu_count": os.cpu_count(),
+        "platform": platform.platform(), "triton": None,
+    }  # fmt: skip
     try:
         import triton
 
         found["triton"] = triton.__version__
     except ImportError:
-        found["triton"] = None
-    if cuda:
-        properties = torch.cuda.get_device_properties(0)
-        found["device"] = torch.cuda.get_device_name(0)
-        found["capability"] = f"{properties.major}.{properties.minor}"
-        found["multiprocessors"] = properties.multi_processor_count
-        found["memory_bytes"] = properties.total_memory
-    else:
-        found["device"] = f"cpu ({platform.processor() or platform.machine()})"
-    return found
+        pass
+    if not cuda:
+        return {**found, "device": f"cpu ({platform.processor() or platform.machine()})"}
+    properties = torch.cuda.get_device_properties(0)
+    return {**found, "device": torch.cuda.get_device_name(0),
+            "capability": f"{properties.major}.{properties.minor}",
+            "multiprocessors": properties.multi_processor_count,
+            "memory_bytes": properties.total_memory}  # fmt: skip
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -66,27 +67,18 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
 
 
-def unfinished(item: dict[str, Any]) -> bool:
-    """An item a second attempt runs again: it broke, or the time ran out before or during it."""
-    return item["status"] == "error" or "out of time" in (item.get("why") or "")
-
-
 def kept_items(record: dict[str, Any] | None, mode: str) -> dict[str, dict[str, dict]]:
-    """{section: {item name: item}} of an earlier record's finished items (same mode only)."""
+    """{section: {item name: item}} of an earlier record's finished items (same mode only): not
+    those that broke or that the time ran out before or during."""
     if not record or record.get("mode") != mode:
         return {}
+    earlier = record["command"]
     return {
-        name: {
-            item["name"]: {
-                **item,
-                "from_earlier_run": item.get("from_earlier_run", record["command"]),
-            }
-            for item in section.get("items", [])
-            if not unfinished(item)
-        }
-        for name, section in record["sections"].items()
-        if name != "defaults"
-    }
+        name: {item["name"]: {**item, "from_earlier_run": item.get("from_earlier_run", earlier)}
+               for item in section.get("items", [])
+               if item["status"] != "error" and "out of time" not in (item.get("why") or "")}
+        for name, section in record["sections"].items() if name != "defaults"
+    }  # fmt: skip
 
 
 class Section:
@@ -98,23 +90,21 @@ class Section:
         kept: dict[str, dict] | None = None,
     ) -> None:  # fmt: skip
         self.path = out / f"{index}-{name.replace('_', '-')}.json"
-        self.name, self.sizes, self.clock = name, sizes, clock
-        self.kept = kept or {}
+        self.name, self.sizes, self.clock, self.kept = name, sizes, clock, kept or {}
         self.items: list[dict[str, Any]] = []
-        self.started = clock.elapsed()
-        self.complete = False
+        self.started, self.complete = clock.elapsed(), False
         self.write()
 
+    def left(self) -> float:
+        """Seconds of the section's share left."""
+        return self.clock.left(self.name)
+
     def payload(self) -> dict[str, Any]:
-        return {
-            "section": self.name,
-            "mode": self.sizes.mode,
-            "complete": self.complete,
-            "started_s": round(self.started, 2),
-            "deadline_s": round(self.clock.deadline(self.name), 2),
-            "wall_s": round(self.clock.elapsed() - self.started, 2),
-            "items": self.items,
-        }
+        return {"section": self.name, "mode": self.sizes.mode, "complete": self.complete,
+                "started_s": round(self.started, 2),
+                "deadline_s": round(self.clock.deadline(self.name), 2),
+                "wall_s": round(self.clock.elapsed() - self.started, 2),
+                "items": self.items}  # fmt: skip
 
     def write(self) -> None:
         write_json(self.path, self.payload())
@@ -134,7 +124,7 @@ class Section:
 
         The item returns its details (status ``pass``, or the ``status`` key it sets), or
         raises ``Outcome``; any other exception is recorded as ``error`` with its traceback's
-        last lines, and the section goes on.
+        last lines, and the section goes on. Returns the details, None when it did not finish.
         """
         if name in self.kept:
             earlier = self.kept[name]
@@ -142,16 +132,11 @@ class Section:
             print(f"  [{earlier['status']:8}] {name} (kept from the earlier run)", flush=True)
             self.write()
             return dict(earlier["details"]) or None
-        left = self.clock.left(self.name)
+        left = self.left()
         if needs_s is not None and left < needs_s:
-            self.add(
-                name,
-                "skipped",
-                f"out of time ({left:.0f} s of the section's share left, "
-                f"it needs ≈ {needs_s:.0f} s)",
-                0.0,
-                {},
-            )
+            why = f"out of time ({left:.0f} s of the section's share left, "
+            why += f"it needs ≈ {needs_s:.0f} s)"
+            self.add(name, "skipped", why, 0.0, {})
             return None
         started = time.monotonic()
         try:
@@ -164,8 +149,7 @@ class Section:
             why = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             self.add(name, "error", why, time.monotonic() - started, {"traceback": lines})
             return None
-        status = details.pop("status", "pass")
-        why = details.pop("why", None)
+        status, why = details.pop("status", "pass"), details.pop("why", None)
         self.add(name, status, why, time.monotonic() - started, details)
         return details
 

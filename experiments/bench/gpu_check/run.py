@@ -1,8 +1,6 @@
 """``python -m scripts.gpu_check [--out DIR] [--record-dir DIR] [--budget-s S] [--complete]
-[--include compile,ddp,fused] [--cpu]``
-
-See ``scripts/gpu_check/__init__.py`` for what it does and ``docs/gpu_check.md`` for the run on
-a lent GPU. Exit code 0 when no item failed or broke, 1 otherwise, 2 on bad arguments.
+[--include compile,ddp,fused] [--cpu]``: the sections in priority order, then the defaults and
+the record. Exit code 0 when no item failed or broke, 1 otherwise, 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -15,8 +13,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from scripts.gpu_check.bootstrap import ensure_dependencies
-from scripts.gpu_check.plan import SECTIONS
+from experiments.bench.gpu_check.bootstrap import ensure_dependencies
 
 OPTIONAL = ("compile", "ddp", "fused")
 
@@ -33,23 +30,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = OneLineErrors(
         prog="python -m scripts.gpu_check", description="The GPU record: CUDA checks and figures."
     )
-    parser.add_argument(
-        "--out", type=Path, default=None,
-        help="folder for the section files (default: a new temporary folder)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--record-dir", type=Path, default=None,
-        help="folder for gpu-<date>.json/.md (default: results/bench on CUDA, --out without)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--budget-s", type=float, default=None,
-        help="seconds for all sections (default: 330 on CUDA, 600 for the tiny CPU run)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--complete", action="store_true",
-        help="a second attempt: keep the finished items of the same day's record in "
-        "--record-dir and run only those it lacks, that broke or that ran out of time",
-    )  # fmt: skip
+    parser.add_argument("--out", type=Path, help="folder for the section files (default: a new "
+                        "temporary folder)")  # fmt: skip
+    parser.add_argument("--record-dir", type=Path, help="folder for gpu-<date>.json/.md "
+                        "(default: results/bench on CUDA, --out without)")  # fmt: skip
+    parser.add_argument("--budget-s", type=float, help="seconds for all sections (default: 330 "
+                        "on CUDA, 600 for the tiny CPU run)")  # fmt: skip
+    parser.add_argument("--complete", action="store_true", help="a second attempt: keep the "
+                        "finished items of the same day's record in --record-dir and run only "
+                        "those it lacks, that broke or that ran out of time")  # fmt: skip
     parser.add_argument(
         "--include", default="", help=f"tiny CPU mode: also run {', '.join(OPTIONAL)}"
     )
@@ -62,31 +51,43 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
+    """Run the check (see the package docstring); returns the exit code."""
     args = parse(argv)
     ensure_dependencies(argv)
     import torch  # after the dependencies are in place: the rest imports Hydra
 
-    from scripts.gpu_check import correctness, defaults, optimizer_step, packing, throughput
-    from scripts.gpu_check.plan import Clock, Sizes
-    from scripts.gpu_check.record import Section, command_line, kept_items, machine, write_json
-    from scripts.gpu_check.summary import markdown
+    from experiments.bench.gpu_check import (
+        correctness,
+        defaults,
+        optimizer_step,
+        packing,
+        throughput,
+    )
+    from experiments.bench.gpu_check.plan import SECTIONS, Clock, Sizes
+    from experiments.bench.gpu_check.record import (
+        Section,
+        command_line,
+        kept_items,
+        machine,
+        write_json,
+    )
+    from experiments.bench.gpu_check.summary import markdown
 
     cuda = torch.cuda.is_available() and not args.cpu
     sizes = Sizes.for_mode(cuda, args.budget_s, frozenset(filter(None, args.include.split(","))))
     device = torch.device("cuda" if cuda else "cpu")
     out = args.out or Path(tempfile.mkdtemp(prefix="gpu-check-"))
-    out.mkdir(parents=True, exist_ok=True)
     record_dir = args.record_dir or (Path("results/bench") if cuda else out)
-    record_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (out, record_dir):
+        folder.mkdir(parents=True, exist_ok=True)
     clock, date, about = Clock(sizes.budget_s), time.strftime("%Y-%m-%d"), machine(cuda)
     stem = f"gpu-{date}" + ("" if cuda else "-cpu-tiny")
     earlier = None
     if args.complete and (record_dir / f"{stem}.json").exists():
         earlier = json.loads((record_dir / f"{stem}.json").read_text())
     kept = kept_items(earlier, sizes.mode)
-    versions = f"torch {about['torch']}, CUDA {about['cuda']}"
-    print(f"GPU check ({sizes.mode}, budget {sizes.budget_s:.0f} s) on {about['device']}: "
-          f"{versions}; sections in {out}", flush=True)  # fmt: skip
+    print(f"GPU check ({sizes.mode}, budget {sizes.budget_s:.0f} s) on {about['device']}: torch "
+          f"{about['torch']}, CUDA {about['cuda']}; sections in {out}", flush=True)  # fmt: skip
     if not cuda:
         print("no CUDA: the same steps at tiny sizes on the CPU (no GPU figures)", flush=True)
     if args.complete and not kept:
@@ -118,7 +119,3 @@ def main(argv: list[str]) -> int:
     print(f"[{clock.elapsed():6.1f} s] wrote {record_dir / stem}.json and .md", flush=True)
     statuses = {item["status"] for s in sections.values() for item in s["items"]}
     return 1 if {"fail", "error"} & statuses else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -16,7 +16,6 @@ timed the same way (tokens/s) when their configs exist.
 
 from __future__ import annotations
 
-import importlib
 import math
 import statistics
 import time
@@ -26,24 +25,24 @@ from pathlib import Path
 import torch
 from omegaconf import open_dict
 
-from experiments.distributed import SINGLE_PROCESS
-from experiments.loop import evaluate
-from experiments.loop_options import LoopOptions
-from experiments.tasks.contract import Evaluation
-from experiments.torch_startup import seed_everything
-from scripts.bench_train import (
+from experiments.assembly import build_run
+from experiments.bench.gpu_check.loop_runs import recipe_config, run_loop
+from experiments.bench.gpu_check.plan import NOT_IN_TINY, Sizes
+from experiments.bench.gpu_check.record import Outcome, Section
+from experiments.bench.train_throughput import (
     CIFAR_STEPS_PER_EPOCH,
-    build_task,
     compose_task,
     time_bare,
     time_loop,
 )
-from scripts.gpu_check.loop_runs import recipe_config, run_loop
-from scripts.gpu_check.plan import NOT_IN_TINY, Sizes
-from scripts.gpu_check.record import Outcome, Section
+from experiments.config_checks import ConfigError
+from experiments.distributed import SINGLE_PROCESS
+from experiments.loop import evaluate
+from experiments.tasks.contract import Evaluation
+from experiments.torch_startup import seed_everything
 
 EPOCHS = 164
-TASK_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "task"
+TASK_CONFIGS = Path(__file__).resolve().parents[3] / "configs" / "task"
 TOKEN_FAMILIES = ("iwslt14_", "lm1b_", "ptb_", "wmt16_")
 FASTEST_RESERVE_S = 45.0
 """What the runs on the fastest variant need after the grid (compilation included)."""
@@ -75,7 +74,7 @@ def timed_run(sizes: Sizes, device: torch.device, *overrides: str) -> dict:
         sizes, device, *overrides, f"max_steps={sizes.throughput_steps}", f"log_every={log_every}"
     )
     run = run_loop(cfg, device, evaluation=False)
-    if run.code != 0 or run.summary["status"] != "finished":
+    if not run.finished():
         raise Outcome("fail", f"{overrides}: the loop ended {run.summary['status']}")
     per_update = run.steady_s_per_update(warmup)
     return {
@@ -142,11 +141,10 @@ def evaluation_seconds(sizes: Sizes, device: torch.device, fastest: str) -> floa
     """One evaluation of the synthetic test split (the real build keeps it on the device)."""
     cfg = recipe_config(sizes, device, *variants()[fastest])
     seed_everything(cfg.seed, cfg.deterministic)
-    task = build_task(cfg, device)
+    built = build_run(cfg, SINGLE_PROCESS, device, synthetic=True)
+    task, model, options = built.task, built.model, built.options
     for source in task.eval_sources.values():
         source.images, source.labels = source.images.to(device), source.labels.to(device)
-    model = task.place_model(device)
-    options = LoopOptions.from_task_config(cfg.task)
     seconds = []
     for number in (1, 2, 3):
         if device.type == "cuda":
@@ -177,11 +175,11 @@ def token_throughput(task: str, device: torch.device, steps: int) -> dict:
     log_every = max(1, steps // 10)
     overrides = ["launcher=inline", f"max_steps={steps}", f"log_every={log_every}"]
     cfg = compose_task(task, device.type, overrides)
-    module = importlib.import_module(str(cfg.task.build).rpartition(".")[0])
-    if not hasattr(module, "synthetic"):
-        raise Outcome("skipped", f"{module.__name__} has no synthetic builder (no data here)")
-    run = run_loop(cfg, device, evaluation=False)
-    if run.code != 0 or run.summary["status"] != "finished":
+    try:
+        run = run_loop(cfg, device, evaluation=False)
+    except ConfigError as error:  # no synthetic builder, and no data here
+        raise Outcome("skipped", f"{cfg.task.build}: {error}") from None
+    if not run.finished():
         raise Outcome("fail", f"{task}: the loop ended {run.summary['status']}")
     per_update = run.steady_s_per_update(2)
     units = run.summary["throughput"]["per_s"] * run.summary["time_train"] / run.summary["steps"]

@@ -1,13 +1,8 @@
 """Build ``.gpu-wheels/``: the pure-Python dependencies the GPU check needs, as wheels for the
-GPU machine (CPython 3.12, x86-64 manylinux, no network there).
+GPU machine (CPython 3.12, x86-64 manylinux, no network there), at the versions installed here.
 
-``python -m scripts.gpu_check.wheels [--python-version 3.12] [--out .gpu-wheels]`` downloads, at
-the versions installed in this environment (the ones the suite is tested with), every package
-the check imports that the machine's image lacks: Hydra and OmegaConf, PyYAML, pytest and its
-dependencies. ``antlr4-python3-runtime`` 4.9.3 (OmegaConf's parser) has only a source
-distribution on the package index, so it is built here into a wheel (``pip wheel --no-deps``;
-it is pure Python). The folder is git-ignored and travels with the checkout in the device call's
-``carry`` (docs/gpu_check.md); ``scripts.gpu_check.bootstrap`` installs it there.
+``antlr4-python3-runtime`` (OmegaConf's parser) has only a source distribution on the index, so
+it is built here into a wheel (it is pure Python). ``bootstrap`` installs the folder there.
 """
 
 from __future__ import annotations
@@ -19,7 +14,7 @@ import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 PURE = ("hydra-core", "omegaconf", "pytest", "pluggy", "iniconfig", "packaging", "Pygments", "tqdm")
 BINARY = ("PyYAML",)
 BUILT = ("antlr4-python3-runtime",)
@@ -46,20 +41,15 @@ def check(out: Path, python_version: str) -> list[str]:
     return problems
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """``python -m scripts.gpu_check.wheels [--python-version 3.12] [--out .gpu-wheels]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python-version", default="3.12")
     parser.add_argument("--out", type=Path, default=PROJECT / ".gpu-wheels")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    target = [
-        "--python-version",
-        args.python_version,
-        "--implementation",
-        "cp",
-        "--only-binary=:all:",
-        *(f"--platform={p}" for p in PLATFORMS),
-    ]
+    target = ["--python-version", args.python_version, "--implementation", "cp",
+              "--only-binary=:all:", *(f"--platform={p}" for p in PLATFORMS)]  # fmt: skip
     pins = [f"{name}=={version(name)}" for name in (*PURE, *BINARY)]
     pip("download", "--quiet", "--no-deps", "--dest", str(args.out), *target, *pins)
     built = [f"{name}=={version(name)}" for name in BUILT]
@@ -69,7 +59,3 @@ def main() -> None:
         sys.exit("error: " + "; ".join(problems))
     total = sum(path.stat().st_size for path in args.out.glob("*.whl"))
     print(f"{len(list(args.out.glob('*.whl')))} wheels, {total / 2**20:.1f} MiB in {args.out}")
-
-
-if __name__ == "__main__":
-    main()
