@@ -84,14 +84,18 @@ def _stop_with_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 def run_sweep(arguments: list[str]) -> int:
-    """``-m``: pre-checks, then Hydra's multirun; the exit code from the runs' outcomes."""
+    """``-m <arguments>``: pre-checks, then Hydra's multirun; the exit code from the runs'
+    outcomes (1 also when the sweep was stopped)."""
     try:
         check_sweep(arguments)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops the runs cleanly
     signal.signal(signal.SIGTERM, _stop_with_keyboard_interrupt)
+    argv, sys.argv = sys.argv, [sys.argv[0], *arguments]
+    session.current = None
     code = 0
     try:
         hydra_entry()
@@ -99,8 +103,13 @@ def run_sweep(arguments: list[str]) -> int:
         code = stopped.code if isinstance(stopped.code, int) else 1
     except KeyboardInterrupt:
         code = 1
+    finally:
+        sys.argv = argv
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if session.current is not None:
-        code = session.current.close() or (1 if code == 1 else 0)
+        closed = session.current.close()
+        code = closed if closed != 0 else code
     return code
 
 

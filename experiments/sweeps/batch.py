@@ -111,6 +111,7 @@ def launch_batch(
     if problems:
         current.refused = True
         refuse(problems, len(job_overrides))
+        _remove_lone_sweep_record(sweep_dir)
         raise SystemExit(2)
     report = current.report
     finished = [job for job in jobs if _action(job) == "skip"]
@@ -145,3 +146,12 @@ def launch_batch(
 
 def _action(job: Job) -> str:
     return RunDirectory(job.identity.path).launch_action(bool(job.cfg.force))[0]
+
+
+def _remove_lone_sweep_record(sweep_dir: Path) -> None:
+    """A refused sweep leaves nothing: Hydra's sweeper wrote ``multirun.yaml`` into the sweep's
+    folder before handing over the batch; remove it when nothing else is there."""
+    record = sweep_dir / "multirun.yaml"
+    if record.is_file() and [p.name for p in sweep_dir.iterdir()] == ["multirun.yaml"]:
+        record.unlink()
+        sweep_dir.rmdir()

@@ -11,7 +11,7 @@ from pathlib import Path
 from hydra._internal.utils import get_args_parser
 from hydra.errors import HydraException
 
-from experiments.config_checks import CONFIG_DIR, ConfigError, composition_error
+from experiments.config_checks import CONFIG_DIR, ConfigError, check_writable, composition_error
 from experiments.sweeps.checks import check_tuning_sweep
 from experiments.sweeps.expansion import compose_job, grid_overrides, is_tuner, sweep_expansion
 
@@ -33,6 +33,7 @@ def check_sweep(arguments: Sequence[str]) -> None:
     overrides, config_dir, config_name = hydra_arguments(arguments)
     try:
         with sweep_expansion(overrides, config_dir, config_name) as (config_loader, master):
+            check_writable(str(master.runs_dir))  # Hydra's sweeper writes there first
             if is_tuner(master):
                 check_tuning_sweep(master)
                 return

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import pytest
 import torch
 
-from experiments.sweeps.controller import run_sweep
+from experiments.cli import run_sweep
 from tests.experiments.cli import (
     CONFIG_DIR,
     Finished,
@@ -50,9 +50,9 @@ CASES = {
     "unknown-key": Case("foo=1", "foo", None),
     "unknown-key-added": Case("+foo=1", "foo", None),
     "unknown-optimizer-keyword": Case("+optimizer.foo=1", "foo", None),
-    "clip-grad-norm-negative": Case("+task.clip_grad_norm=-1", "task.clip_grad_norm", "-1"),
-    "update-freq-zero": Case("+task.update_freq=0", "task.update_freq", "0"),
-    "precision-unknown": Case("+task.precision=fp16", "task.precision", "fp16"),
+    "clip-grad-norm-negative": Case("task.clip_grad_norm=-1", "task.clip_grad_norm", "-1"),
+    "update-freq-zero": Case("task.update_freq=0", "task.update_freq", "0"),
+    "precision-unknown": Case("task.precision=fp16", "task.precision", "fp16"),
     "monitor-not-a-split": Case("schedule=plateau", "schedule.monitor", "train/loss"),
     "task-build-not-importable": Case("task.build=nope.nowhere", "task.build", "nope.nowhere"),
     "task-build-wrong-signature": Case("task.build=os.path.join", "task.build", "os.path.join"),

@@ -1,5 +1,5 @@
-"""The launcher configs: ``launcher=slurm`` selects Hydra's submitit_slurm with preemption-safe
-defaults, and site values come from a git-ignored ``launcher/site/slurm.yaml`` found on Hydra's
+"""The launcher configs: ``launcher=slurm`` selects the suite's Hydra launcher with submitit's
+Slurm keys and preemption-safe defaults, and site values come from a git-ignored ``launcher/site/slurm.yaml`` found on Hydra's
 search path (the committed example, installed in a scratch search-path folder here)."""
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ def launcher_config(*overrides: str) -> DictConfig:
         return compose("train", overrides=list(overrides), return_hydra_config=True).hydra
 
 
-def test_slurm_selects_submitit_slurm_with_requeue_on_the_warning_signal() -> None:
+def test_slurm_selects_the_suite_launcher_with_requeue_on_the_warning_signal() -> None:
     hydra = launcher_config("launcher=slurm")
-    assert hydra.runtime.choices["hydra/launcher"] == "submitit_slurm"
+    assert hydra.runtime.choices["hydra/launcher"] == "optrepro_slurm"
     launcher = hydra.launcher
-    assert launcher._target_.endswith("SlurmLauncher")
+    assert launcher._target_ == "hydra_plugins.optrepro_launcher.launcher.SuiteLauncher"
+    assert launcher.kind == "slurm"
     assert launcher.max_num_timeout >= 1 and launcher.signal_delay_s > 0
     assert launcher.submitit_folder == f"{hydra.sweep.dir}/.submitit/%j"
 
@@ -49,4 +50,17 @@ def test_local_and_inline_launchers_ignore_the_slurm_site_file(tmp_path: Path) -
     shutil.copy(CONFIG_DIR / "launcher" / "slurm_site.example.yaml", site / "slurm.yaml")
     search = f"hydra.searchpath=[file://{tmp_path}]"
     assert "partition" not in launcher_config("launcher=local", search).launcher
-    assert launcher_config("launcher=inline", search).runtime.choices["hydra/launcher"] == "basic"
+    assert "partition" not in launcher_config("launcher=inline", search).launcher
+
+
+def test_every_launcher_is_the_suite_launcher_found_by_hydra_plugin_discovery() -> None:
+    """Hydra's plugin discovery lists the suite's launcher, and each ``launcher=`` option selects
+    it with its kind (what ``-m`` runs: Hydra's sweeper, the suite's launcher)."""
+    from hydra.core.plugins import Plugins
+    from hydra.plugins.launcher import Launcher
+
+    assert "SuiteLauncher" in [plugin.__name__ for plugin in Plugins.instance().discover(Launcher)]
+    for kind in ("local", "inline", "slurm"):
+        hydra = launcher_config(f"launcher={kind}")
+        assert hydra.launcher._target_.endswith("optrepro_launcher.launcher.SuiteLauncher")
+        assert hydra.launcher.kind == kind

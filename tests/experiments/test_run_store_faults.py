@@ -234,7 +234,7 @@ def test_a_corrupt_meta_json_is_kept_as_a_copy(tmp_path: Path) -> None:
 def test_tables_and_the_sweep_plan_report_a_finished_run_with_a_damaged_record(
     tmp_path: Path,
 ) -> None:
-    from scripts import sweep_plan
+    from experiments.sweeps import plan as sweep_plan
 
     workspace = Workspace.create(tmp_path)
     done = workspace.run(("max_steps=20", "device=cpu", "+paper=demo/digits", "seed=1",

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from experiments.runs.store import RunDirectory
-from scripts.sweep_plan import plan_sweep
+from experiments.sweeps.plan import plan_sweep
 from tests.experiments.cli import Workspace, read_metrics, read_summary, science, train_env
 
 SWEEP = ("log_every=5", "eval_every=10", "checkpoint_every=10", "device=cpu")

@@ -11,7 +11,7 @@ import pytest
 from experiments.report.grouping import group_runs, index_by_task_optimizer, match_entry
 from experiments.report.records import RunRecord
 from experiments.report.reference import load_references
-from scripts.sweep_plan import plan_sweep
+from experiments.sweeps.plan import plan_sweep
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENTRIES = [

@@ -14,7 +14,7 @@ import torch
 
 from experiments.distributed import SINGLE_PROCESS
 from experiments.runs.prepare import prepare
-from scripts.sweep_plan import gpu_hours_per_run
+from experiments.sweeps.plan import gpu_hours_per_run
 from tests.data.lm.corpora import sentences, write_parquet
 from tests.experiments.cli import Workspace, read_metrics, read_summary, run_concurrently
 from tests.experiments.language_model.lm_configs import (

@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 import yaml
 
-from scripts.sweep_plan import format_hours, main, plan_job, plan_sweep, sweep_expansion
+from experiments.sweeps.expansion import compose_job, grid_overrides, sweep_expansion
+from experiments.sweeps.plan import format_hours, plan_job, plan_sweep
 from tests.experiments.cli import CONFIG_DIR
+
+
+def sweep_plan(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """``python -m scripts.sweep_plan <arguments>``, the command line."""
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.sweep_plan", *arguments],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
 
 PAPER_DIR = CONFIG_DIR / "paper"
 PAPER_SWEEPS = sorted(
@@ -97,10 +109,10 @@ def test_every_table_of_the_papers_has_its_sweeps() -> None:
 
 @pytest.mark.parametrize("name", PAPER_SWEEPS)
 def test_a_paper_sweep_expands_to_the_runs_its_header_declares(name: str, tmp_path: Path) -> None:
-    with sweep_expansion([f"+paper={name}", f"runs_dir={tmp_path}"]) as expansion:
-        jobs = expansion.jobs
-        root = tmp_path / str(expansion.master.sweep).replace("/", "_")
-        first = plan_job(expansion.job(jobs[0]), expansion.config_dir)
+    with sweep_expansion([f"+paper={name}", f"runs_dir={tmp_path}"]) as (loader, master):
+        jobs = grid_overrides(master, loader)
+        root = tmp_path / str(master.sweep).replace("/", "_")
+        first = plan_job(compose_job(loader, master, jobs[0]), CONFIG_DIR)
     assert len(jobs) == grid_size(name) == declared_runs(name)
     assert all(len(seeds) >= 3 for seeds in seeds_per_setting(jobs).values())
     assert first.path.is_relative_to(root) and first.action == "new"
@@ -145,18 +157,33 @@ def test_the_estimate_scales_with_the_epochs_of_each_run(tmp_path: Path) -> None
     assert longer.runs[0].gpu_hours == pytest.approx((low * 120 / 50, high * 120 / 50))
 
 
-def test_the_command_lists_the_runs_and_totals(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["-m", "+paper=radam/imagenet_radam", f"runs_dir={tmp_path}"]) == 0
-    out = capsys.readouterr().out
+def test_the_command_lists_the_runs_and_totals(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for split in ("train", "val"):  # the folders the recipe's data check looks for
+        (data / "imagenet" / split).mkdir(parents=True)
+    planned = sweep_plan(
+        "-m", "+paper=radam/imagenet_radam", f"runs_dir={tmp_path}", f"data_dir={data}"
+    )
+    out = planned.stdout
+    assert planned.returncode == 0, planned.stderr
     assert out.count("\n  new ") == 6
     assert "6 runs: 6 to launch (6 new, 0 to resume, 0 to re-run), 0 finished to skip" in out
     assert f"estimated GPU-hours: {declared_gpu_hours('radam/imagenet_radam')}" in out
     assert "launch: python -m experiments.train -m +paper=radam/imagenet_radam" in out
 
 
-def test_a_bad_override_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["+paper=radam/no_such_table"]) == 2
-    err = capsys.readouterr().err
+def test_runs_a_launch_would_refuse_are_listed_with_the_reason(tmp_path: Path) -> None:
+    """Without its data, every run of the sweep is refused, with the one line a launch gives."""
+    plan = plan_sweep(
+        ["+paper=radam/imagenet_radam", f"runs_dir={tmp_path}", f"data_dir={tmp_path}"]
+    )
+    assert len(plan.runs) == 6 and plan.count("new") == 0
+    assert {run.refused for run in plan.runs} == {plan.runs[0].refused}
+    assert "ImageNet" in str(plan.runs[0].refused)
+
+
+def test_a_bad_override_is_one_line_and_exit_2() -> None:
+    planned = sweep_plan("+paper=radam/no_such_table")
+    err = planned.stderr
+    assert planned.returncode == 2
     assert err.startswith("error: ") and err.count("\n") == 1 and "no_such_table" in err
