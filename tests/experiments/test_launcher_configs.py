@@ -1,6 +1,7 @@
 """The launcher configs: ``launcher=slurm`` selects the suite's Hydra launcher with submitit's
-Slurm keys and preemption-safe defaults, and site values come from a git-ignored ``launcher/site/slurm.yaml`` found on Hydra's
-search path (the committed example, installed in a scratch search-path folder here)."""
+Slurm keys and preemption-safe defaults, and site values come from a git-ignored
+``launcher/site/slurm.yaml`` found on Hydra's search path (the committed example, installed in a
+scratch search-path folder here)."""
 
 from __future__ import annotations
 
