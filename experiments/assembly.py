@@ -153,7 +153,7 @@ def build_run(
     ``ConfigError`` on bad input. ``synthetic`` builds the task on synthetic data of the real
     shapes where its module offers it (the benchmarks); ``wrap_task`` wraps the built task (a
     benchmark switching evaluations off, the GPU check observing batches)."""
-    options = LoopOptions.from_task_config(cfg.task)
+    options = LoopOptions.from_config(cfg)
     task = build_task(cfg, device, world, synthetic=synthetic)
     if wrap_task is not None:
         task = wrap_task(task)

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+from experiments.config_dir import CONFIG_DIR
 
 
 class ConfigError(Exception):
@@ -28,6 +28,17 @@ def _require(condition: bool, key: str, value: object, allowed: str) -> None:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive_int(key: str, value: object, nullable: bool = False) -> int | None:
+    """The one check of every count a config gives (batch sizes, epochs, update counts, every-N
+    settings, beam sizes): an integer >= 1 (or null where ``nullable``), else ``ConfigError``
+    naming the key."""
+    if value is None and nullable:
+        return None
+    allowed = "null or an integer >= 1" if nullable else "an integer >= 1"
+    _require(_is_int(value) and value >= 1, key, value, allowed)
+    return value  # type: ignore[return-value]
 
 
 def _is_number(value: object) -> bool:
@@ -84,8 +95,7 @@ def check_task_keys(task: DictConfig) -> None:
     is built (a batch size of 0 is bad input, not a failed run)."""
     for key in TASK_COUNTS:
         if key in task and task[key] is not None:
-            value = task[key]
-            _require(_is_int(value) and value >= 1, f"task.{key}", value, "an integer >= 1")
+            positive_int(f"task.{key}", task[key])
 
 
 def resolve_device(name: str) -> torch.device:
@@ -114,19 +124,12 @@ def check_run_keys(cfg: DictConfig) -> None:
         known = ", ".join(sorted(RUN_LEVEL_KEYS))
         raise ConfigError(f"unknown config key {unknown[0]!r}: the run-level keys are {known}")
     _require(_is_int(cfg.seed) and cfg.seed >= 0, "seed", cfg.seed, "an integer >= 0")
-    every = cfg.checkpoint_every
-    _require(_is_int(every) and every > 0, "checkpoint_every", every, "a positive integer")
-    _require(
-        _is_int(cfg.log_every) and cfg.log_every > 0,
-        "log_every",
-        cfg.log_every,
-        "a positive integer",
-    )
-    for key in ("max_steps", "eval_every"):
-        value = cfg[key]
-        lowest = 0 if key == "max_steps" else 1
-        valid = value is None or (_is_int(value) and value >= lowest)
-        _require(valid, key, value, f"null or an integer >= {lowest}")
+    positive_int("checkpoint_every", cfg.checkpoint_every)
+    positive_int("log_every", cfg.log_every)
+    positive_int("eval_every", cfg.eval_every, nullable=True)
+    max_steps = cfg.max_steps  # 0 is allowed: a run that only evaluates
+    valid = max_steps is None or (_is_int(max_steps) and max_steps >= 0)
+    _require(valid, "max_steps", max_steps, "null or an integer >= 0")
     keep = cfg.keep_checkpoint
     _require(keep in {"last", "none"}, "keep_checkpoint", keep, "last or none")
     _require(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import torch
 from omegaconf import DictConfig
 
-from experiments.config_checks import ConfigError
+from experiments.config_checks import ConfigError, positive_int
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -63,8 +63,7 @@ class LoopOptions:
                 f"task.clip_grad_norm={clip!r} is invalid: null (no clipping) or a number > 0"
             )
         update_freq = task.get("update_freq", 1)
-        if isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1:
-            raise ConfigError(f"task.update_freq={update_freq!r} is invalid: an integer >= 1")
+        positive_int("task.update_freq", update_freq)
         return cls(precision, compiled, None if clip is None else float(clip), update_freq)
 
     def autocast(self, device: torch.device) -> torch.autocast:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from experiments.config_dir import CONFIG_DIR
+
 STATUSES_UNFINISHED = frozenset({"running", "interrupted", "incomplete"})
 """``incomplete``: a run directory without a readable ``summary.json`` (killed before it wrote
 one, or unreadable)."""
@@ -104,9 +106,6 @@ def record_from_summary(summary: Mapping[str, Any], name: str, path: Path | None
         path=path,
         device=_device_from(summary.get("device")),
     )
-
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 def config_group_keys(config_dir: Path = CONFIG_DIR) -> list[str]:

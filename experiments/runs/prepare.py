@@ -76,7 +76,7 @@ def scratch_run(
         run.path.mkdir()
         yield PreparedRun(
             run, identity, device, built.task, built.model, built.optimizer, built.schedule,
-            built.calendar, LoopOptions.from_config(cfg),
+            built.calendar, built.options,
         )  # fmt: skip
 
 
@@ -109,11 +109,12 @@ def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> dict[str
 
 
 def _finished(run: RunDirectory, world: World) -> bool:
-    """Whether the directory holds a finished (or diverged) run; says where its results are."""
-    if not run.is_final():
+    """Whether a launch skips the directory (it holds a finished or diverged run); says where
+    its results are."""
+    action, status = run.launch_action(force=False)
+    if action != "skip":
         return False
     if world.is_main:
-        status = run.summary()["status"]
         print(f"already finished ({status}): results in {run.path} (force=true re-runs)")
     return True
 
@@ -133,7 +134,7 @@ def prepare(
     created = False
     try:
         check_run_keys(cfg)
-        options = LoopOptions.from_config(cfg)  # recipe keys checked before the directory
+        LoopOptions.from_config(cfg)  # the recipe keys, checked before the directory exists
         identity = RunIdentity.of(cfg, overrides, choices)
         run = RunDirectory(identity.path)
         if not cfg.force and _finished(run, world):  # a first look, without building anything
@@ -162,7 +163,7 @@ def prepare(
             elif failure is None:
                 prepared = PreparedRun(
                     run, identity.record(), device, built.task, built.model, built.optimizer,
-                    built.schedule, built.calendar, options, saved,
+                    built.schedule, built.calendar, built.options, saved,
                 )  # fmt: skip
             else:
                 if world.is_main:

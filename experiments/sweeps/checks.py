@@ -23,7 +23,7 @@ def check_job(job: Job, tuning: bool) -> None:
     check_run_keys(cfg)
     resolve_device(cfg.device)
     assembly.task_builder(cfg.task.build)
-    LoopOptions.from_task_config(cfg.task)
+    LoopOptions.from_config(cfg)
     assembly.build_optimizer(cfg, torch.nn.Linear(1, 1))  # unknown keywords, wrong types
     assembly.check_data(cfg)
     if tuning:

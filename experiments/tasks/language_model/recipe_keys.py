@@ -8,13 +8,11 @@ from collections.abc import Sequence
 from omegaconf import DictConfig
 
 from experiments.config_checks import ConfigError
+from experiments.config_checks import positive_int as checked_count
 
 
 def positive_int(cfg: DictConfig, key: str) -> int:
-    value = cfg.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"task.{key}={value!r} is invalid: an integer >= 1")
-    return value
+    return checked_count(f"task.{key}", cfg.get(key))
 
 
 def choice(cfg: DictConfig, key: str, allowed: Sequence[str]) -> str:

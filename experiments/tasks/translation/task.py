@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from data.translation.corpus import TranslationCorpus, check_corpus, load_corpus
 from data.translation.dictionary import Dictionary
-from experiments.config_checks import ConfigError
+from experiments.config_checks import ConfigError, positive_int
 from experiments.distributed import World
 from experiments.tasks.contract import Budget, CheckpointAverage, Evaluation, Task
 from experiments.tasks.translation.batches import (
@@ -181,21 +181,10 @@ def _exp(value: float) -> float:
 # ------------------------------------------------------------------------------ building
 
 
-def _positive_int(value: object, key: str, nullable: bool = False) -> int | None:
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        allowed = "null or an integer >= 1" if nullable else "an integer >= 1"
-        raise ConfigError(f"task.{key}={value!r} is invalid: {allowed}")
-    return value
-
-
 def generation_settings(cfg: DictConfig) -> dict[str, GenerationSettings]:
     """``final`` (eval.sh's fairseq-generate) and ``validation`` (fairseq's --eval-bleu)."""
     common = cfg.generation
-    beam = common.beam
-    if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
-        raise ConfigError(f"task.generation.beam={beam!r} is invalid: an integer >= 1")
+    beam = positive_int("task.generation.beam", common.beam)
     settings = {}
     for name in ("final", "validation"):
         lengths = common[name]
@@ -211,23 +200,23 @@ def checkpoint_average(cfg: DictConfig) -> CheckpointAverage | None:
     spec = cfg.get("average")
     if spec is None:
         return None
-    last = _positive_int(spec.get("last"), "average.last")
-    every = _positive_int(spec.get("every"), "average.every", nullable=True)
+    last = positive_int("task.average.last", spec.get("last"))
+    every = positive_int("task.average.every", spec.get("every"), nullable=True)
     return CheckpointAverage(last=last, every=every)
 
 
 def bucket_rules(cfg: DictConfig, max_positions: tuple[int, int], train: bool) -> BucketRules:
-    max_tokens = _positive_int(cfg.max_tokens, "max_tokens", nullable=True)
-    max_sentences = _positive_int(cfg.max_sentences, "max_sentences", nullable=True)
+    max_tokens = positive_int("task.max_tokens", cfg.max_tokens, nullable=True)
+    max_sentences = positive_int("task.max_sentences", cfg.max_sentences, nullable=True)
     if max_tokens is None and max_sentences is None:
         raise ConfigError("task.max_tokens and task.max_sentences are both null: set one")
     if not train:
-        max_tokens = _positive_int(cfg.eval_max_tokens, "eval_max_tokens", True) or max_tokens
+        max_tokens = positive_int("task.eval_max_tokens", cfg.eval_max_tokens, True) or max_tokens
     key = "long_pairs" if train else "eval_long_pairs"
     long_pairs = cfg[key]
     if long_pairs not in ("skip", "raise"):
         raise ConfigError(f"task.{key}={long_pairs!r} is invalid: skip or raise")
-    multiple = _positive_int(cfg.required_batch_size_multiple, "required_batch_size_multiple")
+    multiple = positive_int("task.required_batch_size_multiple", cfg.required_batch_size_multiple)
     return BucketRules(max_tokens, max_sentences, multiple, max_positions, on_invalid=long_pairs)
 
 
@@ -268,8 +257,8 @@ def build_task(
         rules = bucket_rules(cfg, max_positions, train)
         return SplitBatches(name, source, target, rules, seed=seed, shuffle=train, pad=pad, eos=eos)
 
-    epochs = _positive_int(cfg.epochs, "epochs", nullable=True)
-    updates = _positive_int(cfg.max_updates, "max_updates", nullable=True)
+    epochs = positive_int("task.epochs", cfg.epochs, nullable=True)
+    updates = positive_int("task.max_updates", cfg.max_updates, nullable=True)
     if epochs is None and updates is None:
         raise ConfigError("task.epochs and task.max_updates are both null: set one")
     return TranslationTask(
@@ -284,7 +273,7 @@ def build_task(
         generation=generation,
         bpe=bpe,
         target_lang=str(cfg.target_lang),
-        full_eval_every=_positive_int(cfg.full_eval_every, "full_eval_every", nullable=True),
+        full_eval_every=positive_int("task.full_eval_every", cfg.full_eval_every, nullable=True),
         average=checkpoint_average(cfg),
         checksums=checksums,
         is_main=world.is_main,
