@@ -184,7 +184,7 @@ class EpochBatches:
         return batches
 
     def steps(self, world_size: int = 1) -> int:
-        """Global steps of an epoch: each step gives every rank one batch."""
+        """Global micro-batches of an epoch: each gives every rank one batch."""
         return -(-len(self.batches) // world_size)
 
     def rank_batches(

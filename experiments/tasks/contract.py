@@ -1,18 +1,8 @@
 """The task contract: what a task owns, what the training loop owns, and how they meet.
 
-A task owns its model, its batches (and how they are sharded over data-parallel ranks), its loss
-and its evaluation; the loop owns the optimizer, the schedule, clipping, accumulation, precision,
-logging, checkpoints and the run store, and never sees targets, logits or "samples". The
-contract is documented in ``docs/architecture.md`` (section "The task contract"); the docstrings
-below give each piece's rules.
-
-A task module exposes ``build(cfg, *, seed, data_dir, device, world) -> Task``, named by
-``task.build``: it checks the recipe against the world (e.g. a batch that must divide over the
-ranks) and returns the task with its model already on ``device`` in the task's layout. It may
-also expose ``synthetic(...)`` with the same arguments (the same task on synthetic data of the
-real shapes, for the benchmarks) and ``check_data(cfg, *, data_dir) -> None``, which raises
-``data.DataUnavailable`` with the builder's one-line message when the dataset's files are
-missing, without loading anything (a sweep checks every run's data before launching).
+A task module exposes ``build(cfg, *, seed, data_dir, device, world) -> Task`` (named by
+``task.build``) and optionally ``synthetic(...)`` and ``check_data(cfg, *, data_dir)``; the rules
+are in ``docs/architecture.md`` ("The task contract") and in the docstrings below.
 """
 
 from __future__ import annotations
@@ -105,7 +95,7 @@ class Task(ABC):
 
     @abstractmethod
     def micro_batches_per_epoch(self, epoch: int, world: World) -> int:
-        """Global steps (micro-batches of every rank together) of ``epoch``, derived from the
+        """Global micro-batches (one batch of every rank together) of ``epoch``, derived from the
         seed when batches vary in size."""
 
     def begin_epoch(self, epoch: int) -> None:
