@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from experiments.assembly import build_task, check_data
@@ -16,16 +15,15 @@ from experiments.config_checks import ConfigError
 from experiments.distributed import SINGLE_PROCESS
 from tests.data.lm.corpora import write_ptb, write_release
 from tests.data.tiny_datasets import write_cifar, write_imagenet
-from tests.experiments.cli import CONFIG_DIR
 from tests.experiments.translation.corpus_files import write_iwslt14, write_wmt16
+from tests.runs_in_process import compose_config
 
 RECIPES = ("cifar10_resnet20", "imagenet_resnet18", "ptb_lstm3", "lm1b_lstm", "iwslt14_de_en",
            "wmt16_en_de")  # fmt: skip
 
 
 def composed(recipe: str, data_dir: Path) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=[f"task={recipe}", f"data_dir={data_dir}"])
+    return compose_config(f"task={recipe}", f"data_dir={data_dir}")
 
 
 @pytest.mark.parametrize("recipe", RECIPES)

@@ -13,10 +13,11 @@ checkpoint falls on a log point).
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
 from torch.overrides import TorchFunctionMode
 
 from experiments.distributed import SINGLE_PROCESS
@@ -24,7 +25,7 @@ from experiments.loop import train
 from experiments.runs.prepare import prepare
 from experiments.runs.signals import StopSignals
 from experiments.torch_startup import seed_everything
-from tests.experiments.cli import CONFIG_DIR, REPO_ROOT
+from tests.experiments.cli import REPO_ROOT
 
 ENGINE = str(REPO_ROOT / "experiments") + "/"
 HOST_READS = {"item", "tolist", "__bool__", "__float__", "__int__", "__index__", "numpy"}
@@ -58,9 +59,10 @@ class HostReads(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def test_the_loop_reads_the_device_only_at_log_points(tmp_path: Path) -> None:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=[f"runs_dir={tmp_path}", *OVERRIDES])
+def test_the_loop_reads_the_device_only_at_log_points(
+    tmp_path: Path, compose: Callable[..., DictConfig]
+) -> None:
+    cfg = compose(f"runs_dir={tmp_path}", *OVERRIDES)
     seed_everything(cfg.seed, cfg.deterministic)
     prepared = prepare(cfg, OVERRIDES, {"task": "digits", "optimizer": "adam"}, SINGLE_PROCESS,
                        torch.device("cpu"))  # fmt: skip

@@ -10,13 +10,13 @@ import math
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.metric_direction import metric_mode
 from optimizers.schedules import build_schedule
 from tests.data.tiny_datasets import CIFAR_FOLDER, write_cifar, write_imagenet
 from tests.experiments.cli import CONFIG_DIR, Workspace, read_metrics, read_summary, train_env
+from tests.runs_in_process import compose_config
 
 # The papers' recipes (docs/papers.md §2–3), written out independently of the config files.
 RECIPES = {
@@ -59,8 +59,7 @@ RECIPES = {
 
 
 def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(config_name="train", overrides=list(overrides))
+    return compose_config(*overrides)
 
 
 def schedule_of(cfg: DictConfig):

@@ -8,15 +8,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from tests.experiments.cli import CONFIG_DIR
+from tests.runs_in_process import compose_config
 
 
 def launcher_config(*overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=list(overrides), return_hydra_config=True).hydra
+    return compose_config(*overrides, return_hydra_config=True).hydra
 
 
 def test_slurm_selects_the_suite_launcher_with_requeue_on_the_warning_signal() -> None:

@@ -5,19 +5,18 @@ missing from the stored config as the loop's default)."""
 from __future__ import annotations
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.runs.identity import LOOP_RECIPE_DEFAULTS, first_difference, scientific_config
 from tests.experiments.cli import CONFIG_DIR
+from tests.runs_in_process import compose_config
 
 RECIPE_KEYS = ("clip_grad_norm", "update_freq", "precision", "compile")
 RECIPES = sorted(path.stem for path in (CONFIG_DIR / "task").glob("*.yaml"))
 
 
 def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=list(overrides))
+    return compose_config(*overrides)
 
 
 @pytest.mark.parametrize("recipe", RECIPES)

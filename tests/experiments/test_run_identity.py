@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from experiments.runs.identity import (
@@ -21,6 +20,7 @@ from experiments.runs.identity import (
     scientific_overrides,
 )
 from tests.experiments.cli import CONFIG_DIR
+from tests.runs_in_process import compose_config
 
 RUNS_DIR = "/scratch/runs"
 
@@ -29,12 +29,7 @@ RUNS_DIR = "/scratch/runs"
 def compose_run(*overrides: str) -> tuple[DictConfig, dict[str, Any], list[str]]:
     """The config ``python -m experiments.train <overrides>`` would get, with Hydra's choices
     (cached: composing is slow, and no test modifies the result)."""
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="train",
-            overrides=[f"runs_dir={RUNS_DIR}", *overrides],
-            return_hydra_config=True,
-        )
+    cfg = compose_config(f"runs_dir={RUNS_DIR}", *overrides, return_hydra_config=True)
     choices = dict(cfg.hydra.runtime.choices)
     given = list(cfg.hydra.overrides.task)
     with open_dict(cfg):

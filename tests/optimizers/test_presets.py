@@ -4,13 +4,13 @@ it reproduces; the torch-semantics presets follow torch.optim step for step."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 # custom.yaml is the bring-your-own-class template (``_target_: ???``), tested on its own.
@@ -37,10 +37,9 @@ def test_every_preset_is_there() -> None:
     assert EXPECTED <= {path.stem for path in PRESETS}
 
 
-def test_custom_template_takes_any_optimizer_class() -> None:
+def test_custom_template_takes_any_optimizer_class(compose: Callable[..., DictConfig]) -> None:
     overrides = ["optimizer=custom", "optimizer._target_=optimizers.RAdam", "+optimizer.lr=0.01"]
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
+    cfg = compose(*overrides)
     optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.ones(2))])
     assert type(optimizer).__name__ == "RAdam" and optimizer.defaults["lr"] == 0.01
 
@@ -65,9 +64,10 @@ def test_preset_instantiates_and_steps(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda path: path.stem)
-def test_preset_composes_with_the_root_config(path: Path) -> None:
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose("train", overrides=[f"optimizer={path.stem}"])
+def test_preset_composes_with_the_root_config(
+    path: Path, compose: Callable[..., DictConfig]
+) -> None:
+    cfg = compose(f"optimizer={path.stem}")
     optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.ones(2))])
     assert type(optimizer).__name__ == OmegaConf.load(path)._target_.split(".")[-1]
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from optimizers.schedules import SCHEDULE_NAMES, build_schedule
+from tests.runs_in_process import compose_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 NO_WARMUP = {"name": "none"}
@@ -311,8 +311,7 @@ def test_invalid_run_quantities_are_refused():
 
 
 def compose_schedule(*overrides: str) -> dict[str, Any]:
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose(config_name=None, overrides=list(overrides))
+    cfg = compose_config(*overrides, config_name=None)
     return OmegaConf.to_container(cfg.schedule, resolve=True)
 
 

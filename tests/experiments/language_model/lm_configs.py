@@ -7,14 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from experiments.distributed import SINGLE_PROCESS, World
 from experiments.tasks.language_model import lm1b, ptb
 from experiments.tasks.language_model.task import LanguageModelTask
 from tests.data.lm.corpora import write_ptb, write_release
-from tests.experiments.cli import CONFIG_DIR
+from tests.runs_in_process import compose_config
 
 TINY_LM1B = (
     "task.model.embed_dim=16", "task.model.hidden_size=64", "task.model.cutoffs=[8,20,40]",
@@ -33,8 +32,7 @@ def write_corpora(root: Path) -> Path:
 
 
 def composed(*overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(config_name="train", overrides=list(overrides))
+    return compose_config(*overrides)
 
 
 def tiny_task(

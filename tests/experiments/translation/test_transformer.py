@@ -10,21 +10,19 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from experiments.config_checks import CONFIG_DIR
 from experiments.models import transformer_attention
 from experiments.models.transformer import DecoderCache, TransformerModel, transformer_wmt_en_de
 from experiments.models.transformer_attention import make_positions, sinusoidal_table
+from tests.runs_in_process import compose_config
 
 PAD, EOS = 1, 2
 
 
 @functools.cache
 def composed_model_config(task: str):
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=[f"task={task}"]).task.model
+    return compose_config(f"task={task}").task.model
 
 
 def task_model_config(task: str, **changes: object):

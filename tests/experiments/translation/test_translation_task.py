@@ -6,23 +6,24 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sacrebleu
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from data import DataError, DataUnavailable
 from data.translation.text import detokenize
-from experiments.config_checks import CONFIG_DIR, ConfigError
+from experiments.config_checks import ConfigError
 from experiments.distributed import World
 from experiments.tasks.contract import Evaluation
 from experiments.tasks.translation.beam_search import Hypothesis
 from experiments.tasks.translation.scoring import add_into, bleu_statistics
 from experiments.tasks.translation.task import build, synthetic
 from tests.experiments.translation.corpus_files import write_iwslt14
+from tests.runs_in_process import compose_config
 
 TINY_MODEL = (
     "task.model._target_=experiments.models.transformer.TransformerModel",
@@ -40,8 +41,7 @@ REFUSED = (ConfigError, DataError)
 
 
 def task_config(*overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=["task=iwslt14_de_en", *TINY_MODEL, *overrides]).task
+    return compose_config("task=iwslt14_de_en", *TINY_MODEL, *overrides).task
 
 
 @pytest.fixture(scope="module")
@@ -195,11 +195,11 @@ def test_a_dictionary_that_does_not_match_the_binarized_data_is_refused(tmp_path
 @pytest.mark.parametrize(
     ("task", "sizes"), [("iwslt14_de_en", (8848, 6632)), ("wmt16_en_de", (32768, 32768))]
 )
-def test_the_synthetic_task_has_the_corpus_shapes(task: str, sizes: tuple[int, int]) -> None:
+def test_the_synthetic_task_has_the_corpus_shapes(
+    task: str, sizes: tuple[int, int], compose: Callable[..., DictConfig]
+) -> None:
     """What scripts.bench_train trains when the corpus is absent."""
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        overrides = [f"task={task}", *TINY_MODEL, "task.synthetic.train_pairs=3000"]
-        cfg = compose("train", overrides=overrides).task
+    cfg = compose(f"task={task}", *TINY_MODEL, "task.synthetic.train_pairs=3000").task
     built = synthetic(cfg, seed=1, data_dir="/nonexistent", device=CPU, world=World())
     assert (len(built.src_dict), len(built.tgt_dict)) == sizes
     batches = list(built.train_batches(0, 0, World()))
