@@ -40,7 +40,27 @@ class SweepCallback(Callback):
             sampler = sweeper.get("sampler")
             if sampler is not None and "seed" in sampler and sampler.seed is None:
                 sampler.seed = DEFAULT_SAMPLER_SEED
+        quiet_optuna()
+        said = [str(sweeper._target_).rsplit(".", 1)[-1]]
+        if headline:
+            said.append(f"objective: the best {objective_metric(headline)} of each run")
+        for key in ("direction", "n_trials", "n_jobs"):
+            if key in sweeper:
+                said.append(f"{key} {sweeper[key]}")
+        if sampler is not None:
+            seed = f" seed {sampler.seed}" if "seed" in sampler else ""
+            said.append(f"sampler {str(sampler.get('_target_', '')).rsplit('.', 1)[-1]}{seed}")
+        print(f"tuning: {', '.join(said)}", flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if session.current is not None:
             session.current.close()
+
+
+def quiet_optuna() -> None:
+    """Optuna's own INFO lines (a study created in memory, ...) repeat what the sweep prints."""
+    try:
+        import optuna
+    except ImportError:
+        return
+    optuna.logging.set_verbosity(optuna.logging.WARNING)

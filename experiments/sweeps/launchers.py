@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -116,13 +117,14 @@ def launch_local(
             while waiting and len(running) < max_parallel:
                 job = waiting.pop(0)
                 report.started(job)
-                running.append((job, made.submit(job.callable())))
+                with sigint_ignored():  # inherited by submitit's controller process
+                    running.append((job, made.submit(job.callable())))
             time.sleep(0.2)
             _collect(running, report)
     except KeyboardInterrupt:
         report.say(f"stopping {len(running)} running run(s): each writes its checkpoint")
         for _, submitted in running:
-            submitted.cancel(check=False)  # SIGINT: the run checkpoints and exits 1
+            stop_local_job(submitted)
         deadline = time.monotonic() + STOP_GRACE_S
         while running and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -131,6 +133,29 @@ def launch_local(
         raise
     finally:
         tidy(folder)
+
+
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while submitit starts a job's controller process, which inherits it.
+
+    Ctrl-C in a terminal reaches the whole process group. submitit's local controller answers
+    SIGINT by forwarding it to the run and killing the run (SIGKILL) one second later, before a
+    large checkpoint is written, with a traceback of its own. Ignoring it there leaves the stop
+    to the run (its own handler checkpoints) and to ``stop_local_job``."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def stop_local_job(submitted: Any) -> None:
+    """SIGTERM to submitit's controller, which forwards it to the run without killing it: the
+    run checkpoints and ends ``interrupted`` (also when only the sweep got the Ctrl-C)."""
+    process = getattr(submitted, "_process", None)  # submitit keeps the Popen there
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
 
 
 STOP_GRACE_S = 120.0
