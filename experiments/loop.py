@@ -1,12 +1,6 @@
-"""The training loop (nanoGPT style: one function read top to bottom).
-
-Per update: set the lr (schedule × the batch's lr scale), run ``update_freq`` micro-batches
-through ``task.train_step`` and backpropagate each summed loss divided by the units of the whole
-update, clip the gradient norm if the recipe asks, step. Nothing reads the device between log
-points: the training loss and a first-non-finite-update flag accumulate on the device and are
-read at log points, evaluations and checkpoints, which never record parameters after a
-non-finite update (the run ends ``diverged`` at that update).
-"""
+"""The training loop (nanoGPT style: ``train`` is one function read top to bottom); step 5 of
+"One run, end to end" in ``docs/architecture.md``. What happens after each update is decided in
+``experiments.loop_plan``; nothing reads the device between log points (``loop_meters``)."""
 
 from __future__ import annotations
 

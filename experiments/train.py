@@ -1,12 +1,6 @@
-"""``python -m experiments.train [overrides]``: one run, or a sweep with ``-m``.
-
-Exit codes: 0 finished, diverged or already finished; 2 bad input; 1 anything else.
-``torchrun --nproc_per_node N -m experiments.train`` trains with DistributedDataParallel
-(``experiments.distributed``). SIGTERM, SIGINT and SIGUSR2 stop a run with a checkpoint at the
-next update (with several ranks: at the next log point, where they agree); after SIGUSR2
-submitit's handler then requeues the Slurm job (``experiments.runs.signals``). The command line is
-``experiments.cli``, the run's lifecycle ``experiments.lifecycle``, the loop ``experiments.loop``.
-"""
+"""``python -m experiments.train [overrides]``: one run, or a sweep with ``-m``; a thin entry over
+``experiments.cli`` (also the ``optrepro-train`` console script). Exit codes, signals and the
+run's path through the modules: ``docs/architecture.md``."""
 
 from __future__ import annotations
 

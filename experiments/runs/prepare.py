@@ -1,16 +1,9 @@
 """From a composed config to a locked run directory ready to train, or an exit code.
 
-Everything that can reject a config runs before the run directory is created or locked: the
-run-level keys, the loop's recipe keys, the task (missing data is bad input), its world size,
-the optimizer, the calendar and the schedule (its monitor must be one of the task's splits).
-Bad input therefore leaves no run directory behind. Then the lock is taken and, under the lock,
-the decision is made: a finished run is reported (exit 0); an unfinished one resumes from its
-checkpoint, which is read here — a damaged checkpoint, config, lock or metrics file is refused in
-one line naming it (exit 2), and so is a resume whose scientific config differs from the one the
-checkpoint (or ``config.yaml``) stored. Any other error while building is recorded as a
-``failed`` run (exit 1). A run directory that cannot be written from the start (a full disk) is
-bad input (exit 2). With several ranks, rank 0 decides and the others follow.
-"""
+Everything that can reject a config is built and checked (``experiments.assembly.build_run``)
+before the run directory is created or locked, so bad input leaves no run directory; then, under
+the lock, a finished run is reported and an unfinished one's checkpoint is read and checked for
+the resume. Steps 3 and 4 of "One run, end to end" in ``docs/architecture.md``."""
 
 from __future__ import annotations
 

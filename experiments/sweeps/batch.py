@@ -1,15 +1,8 @@
-"""One batch of a sweep, as Hydra's sweeper hands it to the suite's launcher.
-
-1. Every job is composed from the master config and checked before any run starts (run-level
-   keys, recipe keys, optimizer, data, a validation split under a tuner): bad jobs are one line
-   each (the same reason for many jobs: one line with their count), exit 2, nothing launched.
-2. Finished runs are skipped without a process (``force=true`` re-runs them); their objective is
-   the one they recorded.
-3. The rest run: ``inline`` in this process, ``local`` a process per run (at most as many at a
-   time as the cores allow for the threads each run uses; ``launcher.max_parallel``), ``slurm``
-   one job array (``launcher.wait=false`` returns after submitting). A line per run as it ends.
-4. Each job's objective goes back to the sweeper (``experiments.sweeps.objective``).
-"""
+"""One batch of a sweep, as Hydra's sweeper hands it to the suite's launcher: every job composed
+and checked before any run starts (bad jobs: one line each, exit 2, nothing launched), finished
+runs skipped without a process with the objective they recorded, the rest launched
+(``launchers``), each job's objective returned (``objective``). See ``docs/architecture.md``
+("Sweeps")."""
 
 from __future__ import annotations
 
