@@ -32,7 +32,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -116,11 +116,24 @@ def state_bytes(optimizer: torch.optim.Optimizer) -> int:
     )
 
 
-def bench_shape_set(shapes: list[tuple[int, ...]], device: str, steps: int) -> dict:
+def parameters_with_gradients(shapes: list[tuple[int, ...]], device: str) -> list[torch.Tensor]:
+    """Float32 parameters with fixed random gradients (seed 0), the same for every caller."""
     generator = torch.Generator().manual_seed(0)
     params = [torch.nn.Parameter(torch.randn(s, generator=generator).to(device)) for s in shapes]
     for param in params:
         param.grad = torch.randn(param.shape, generator=generator).to(device)
+    return params
+
+
+def rotating(names: list[str], rounds: int) -> Iterator[str]:
+    """Each name once per round, the order rotating by one each round."""
+    for round_index in range(rounds):
+        shift = round_index % len(names)
+        yield from names[shift:] + names[:shift]
+
+
+def bench_shape_set(shapes: list[tuple[int, ...]], device: str, steps: int) -> dict:
+    params = parameters_with_gradients(shapes, device)
     numel = sum(p.numel() for p in params)
     built: dict[str, torch.optim.Optimizer] = {}
     records: dict[str, dict] = {}
@@ -138,11 +151,8 @@ def bench_shape_set(shapes: list[tuple[int, ...]], device: str, steps: int) -> d
             first_step_s=first, state_bytes=state_bytes(optimizer), peak_bytes=peak
         )
     times: dict[str, list[float]] = {name: [] for name in built}
-    names = list(built)
-    for round_index in range(math.ceil(steps / ROUND)):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            times[name] += [timed(device, built[name].step) for _ in range(ROUND)]
+    for name in rotating(list(built), math.ceil(steps / ROUND)):
+        times[name] += [timed(device, built[name].step) for _ in range(ROUND)]
     bandwidth, inplace_bandwidth = copy_bandwidth(numel, device)
     fused_adam = statistics.median(times[TORCH_FUSED_ADAM])
     torch_radam = statistics.median(times[TORCH_RADAM])

@@ -17,9 +17,8 @@ import pytest
 import torch
 
 import optimizers
-from experiments.bench.gpu_check.compile_check import compiled_step_equals_eager
-from experiments.bench.gpu_check.ddp_check import two_ranks_like_one
-from experiments.bench.gpu_check.packed_members import (
+from experiments.bench.gpu_check.correctness import compiled_step_equals_eager
+from experiments.bench.gpu_check.packing import (
     elementwise_step_matches,
     members,
     packed_matches_separate,
@@ -27,6 +26,7 @@ from experiments.bench.gpu_check.packed_members import (
 )
 from experiments.bench.gpu_check.plan import Clock, Sizes
 from experiments.bench.gpu_check.record import Section, kept_items
+from experiments.bench.gpu_check.subprocess_checks import two_ranks_like_one
 from tests.experiments.cli import REPO_ROOT, train_env
 
 SECTION_FILES = (

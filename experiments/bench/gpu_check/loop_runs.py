@@ -1,76 +1,91 @@
-"""The real training loop, in this process, on the ResNet-20 recipe with synthetic data: built by
-``experiments.assembly.build_run`` and trained in a throw-away run directory. The task is wrapped
-so that each log point is timestamped: ``train_metrics`` is called right after the loop read the
-window from the device, so the time between two log points is the loop's real steady-state time
-(compilation and warm-up fall in the first windows, which the throughput figures drop)."""
-
-from __future__ import annotations
+"""The real training loop in this process on the ResNet-20 recipe with synthetic data, and its
+checks: no synchronisation between log points (each sync-debug warning attributed to the loop
+function it came from) and bf16 runs that finish (docs/gpu_check.md)."""
 
 import copy
 import functools
 import json
+import math
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, nullcontext
+import traceback
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from data.cifar10.augment import NORMALIZATIONS
+from data.cifar10.loader_pipeline import CifarEvalBatches
 from experiments.assembly import build_run
 from experiments.bench.gpu_check.plan import Sizes
+from experiments.bench.gpu_check.record import Outcome, failed
 from experiments.bench.train_throughput import WithoutEvaluation, compose_task
 from experiments.distributed import SINGLE_PROCESS, World
 from experiments.loop import train
 from experiments.runs.prepare import PreparedRun, scratch_run
 from experiments.runs.signals import StopSignals
-from experiments.tasks.contract import Batch, Task
-from experiments.tasks.forwarding import ForwardingTask
+from experiments.tasks.cifar10 import train_source
+from experiments.tasks.classification import ClassificationTask, ready
 from experiments.torch_startup import seed_everything
 
 RECIPE = "cifar10_resnet20"
-MISSING = object()
+PROJECT = Path(__file__).resolve().parents[3]
+PACKAGES = ("experiments", "data", "optimizers", "scripts")
+SYNC_MESSAGE = "called a synchronizing CUDA operation"
+ALLOWED = {  # where tests/experiments/test_host_reads.py allows host reads
+    ("experiments/loop_meters.py", "read"): "TrainMeter.read: the log point",
+    ("experiments/loop_meters.py", "diverged_at"): "TrainMeter.diverged_at: before a pause",
+    ("experiments/loop_meters.py", "state"): "TrainMeter.state: the checkpointed window",
+    ("experiments/loop_meters.py", "collect"): "StepTimer.collect: at a log point",
+    ("experiments/loop_evaluation.py", "evaluate"): "the evaluation",
+    ("experiments/loop.py", "save_checkpoint"): "the checkpoint",
+}
+
+
+def synthetic(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
+) -> ClassificationTask:
+    """CIFAR-10 on ``cfg.synthetic_images`` random images (the real builder draws 50,000)."""
+    generator = torch.Generator().manual_seed(seed)
+    count = int(cfg.synthetic_images)
+    images = torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (count,), generator=generator)
+    train = train_source(cfg, images, labels, seed=seed, device=device)
+    test = CifarEvalBatches(images, labels, cfg.eval_batch_size, NORMALIZATIONS[cfg.normalization])
+    task = ClassificationTask(
+        model=instantiate(cfg.model), train=train, eval_sources={"test": test}, epochs=cfg.epochs,
+        headline=cfg.headline, channels_last=bool(cfg.get("channels_last", False)),
+    )  # fmt: skip
+    return ready(task, device, world)
+
+
+def base_overrides(sizes: Sizes) -> list[str]:
+    """Hydra's own launcher (the default is a plugin the GPU machine lacks), the mode's batch."""
+    extra = ["launcher=inline", f"task.batch_size={sizes.batch_size}"]
+    if sizes.synthetic_images is None:
+        return extra
+    return [*extra, "task.build=experiments.bench.gpu_check.loop_runs.synthetic",
+            f"+task.synthetic_images={sizes.synthetic_images}"]  # fmt: skip
 
 
 @functools.lru_cache(maxsize=4)
 def _base_config(sizes: Sizes, device_type: str) -> DictConfig:
-    extra = ["launcher=inline", f"task.batch_size={sizes.batch_size}"]
-    if sizes.synthetic_images is not None:
-        extra += ["task.build=experiments.bench.gpu_check.sized_cifar.build",
-                  f"+task.synthetic_images={sizes.synthetic_images}"]  # fmt: skip
-    return compose_task(RECIPE, device_type, extra)
+    return compose_task(RECIPE, device_type, base_overrides(sizes))
 
 
 def recipe_config(sizes: Sizes, device: torch.device, *overrides: str) -> DictConfig:
-    """The recipe at the mode's batch size with ``overrides`` (existing keys) applied, composed
-    once per mode and device (a compose takes ≈ 0.5 s; the check builds dozens of runs), with
-    Hydra's basic launcher (the default one is a plugin the GPU machine lacks)."""
     cfg = copy.deepcopy(_base_config(sizes, device.type))
     for override in overrides:
         key, _, value = override.partition("=")
-        if OmegaConf.select(cfg, key, default=MISSING) is MISSING:
-            raise KeyError(f"{key}: not a key of the {RECIPE} config")
         OmegaConf.update(cfg, key, yaml.safe_load(value), merge=False)
     return cfg
-
-
-class ObservedTask(ForwardingTask):
-    """Timestamps its first ``train_batches`` call and each log point (``train_metrics``)."""
-
-    def __init__(self, task: Task) -> None:
-        super().__init__(task)
-        self.log_times: list[float] = []
-        self.started: float | None = None
-
-    def train_batches(self, epoch: int, start: int, world: World) -> Iterator[Batch]:
-        self.started = self.started or time.perf_counter()
-        return self.inner.train_batches(epoch, start, world)
-
-    def train_metrics(self, means: Mapping[str, float]) -> dict[str, float]:
-        self.log_times.append(time.perf_counter())
-        return self.inner.train_metrics(means)
 
 
 @dataclass
@@ -78,8 +93,6 @@ class LoopRun:
     code: int
     summary: dict[str, Any]
     events: list[dict[str, Any]]
-    log_times: list[float]  # perf_counter() at each log point, after the loop read the device
-    started: float  # perf_counter() when the loop asked for the first epoch's batches
     log_every: int
     wall_s: float
 
@@ -89,32 +102,132 @@ class LoopRun:
     def losses(self) -> list[float]:
         return [event["train/loss"] for event in self.events if "train/loss" in event]
 
-    def first_window_s(self) -> float:
-        """Seconds from the first batch request to the first log point (warm-up included)."""
-        return self.log_times[0] - self.started
+    def log_times(self) -> list[float]:
+        """Training time at each log point, stamped after the loop read the device."""
+        return [event["time"] for event in self.events if "train/loss" in event]
 
     def steady_s_per_update(self, warmup_windows: int) -> float:
-        """Seconds per update between the log points after the first ``warmup_windows``."""
-        times = self.log_times[warmup_windows:]
-        if len(times) < 2:
-            raise ValueError(f"{len(self.log_times)} log points: too few after the warm-up")
+        times = self.log_times()[warmup_windows:]
         return (times[-1] - times[0]) / ((len(times) - 1) * self.log_every)
 
 
 def run_loop(
-    cfg: DictConfig, device: torch.device, *, evaluation: bool = True,
+    cfg: DictConfig, device: torch.device, *, evaluation: bool = True, finish: bool = True,
     around: Callable[[PreparedRun], AbstractContextManager] | None = None,
 ) -> LoopRun:  # fmt: skip
-    """One run of ``cfg.max_steps`` updates; ``around(prepared)`` is entered around training."""
+    """One run of ``cfg.max_steps`` updates (``Outcome`` fail unless it finished, with
+    ``finish``); ``around(prepared)`` is entered around training."""
     seed_everything(cfg.seed, cfg.deterministic)
-    wrap = ObservedTask if evaluation else lambda task: ObservedTask(WithoutEvaluation(task))
+    wrap = None if evaluation else WithoutEvaluation
     built = build_run(cfg, SINGLE_PROCESS, device, synthetic=True, wrap_task=wrap)
-    task, started = built.task, time.perf_counter()
-    assert isinstance(task, ObservedTask)
+    started = time.perf_counter()
     with scratch_run(cfg, built, device, "gpu-check") as prepared:
         with StopSignals() as stop, (around or (lambda _: nullcontext()))(prepared):
             code = train(cfg, prepared, SINGLE_PROCESS, stop)
         summary = json.loads(prepared.run.summary_path.read_text())
         events = [json.loads(line) for line in prepared.run.metrics_path.read_text().splitlines()]
-    return LoopRun(code, summary, events, task.log_times, task.started or started,
-                   int(cfg.log_every), time.perf_counter() - started)  # fmt: skip
+    run = LoopRun(code, summary, events, int(cfg.log_every), time.perf_counter() - started)
+    if finish and not run.finished():
+        raise Outcome("fail", f"{cfg.task.name}: the loop ended {summary['status']} (exit {code})")
+    return run
+
+
+def project_file(filename: str) -> str | None:
+    """``filename`` relative to the project if in the suite's packages (not this check's)."""
+    path = Path(filename).resolve()
+    if not path.is_relative_to(PROJECT):
+        return None
+    parts = path.relative_to(PROJECT).parts
+    mine = parts[:3] == ("experiments", "bench", "gpu_check")
+    return None if parts[0] not in PACKAGES or mine else "/".join(parts)
+
+
+class SyncRecorder:
+    """Every sync-debug warning with the update count and the project frames of its stack."""
+
+    def __init__(self) -> None:
+        self.updates = 0
+        self.syncs: list[tuple[int, str | None, str]] = []
+
+    def show(self, message, category, filename, lineno, file=None, line=None) -> None:
+        if SYNC_MESSAGE not in str(message):
+            return
+        frames = [(project_file(frame.filename), frame) for frame in traceback.extract_stack()]
+        frames = [(name, frame) for name, frame in frames if name is not None]
+        allowed = next((ALLOWED[(f, fr.name)] for f, fr in frames if (f, fr.name) in ALLOWED), None)
+        where = f"{frames[-1][0]}:{frames[-1][1].lineno} {frames[-1][1].name}" if frames else "?"
+        self.syncs.append((self.updates, allowed, where))
+
+    def count(self, *_: object) -> None:
+        self.updates += 1
+
+    @contextmanager
+    def watching(self, device: torch.device, optimizer=None) -> Iterator[None]:
+        """Sync-debug warnings recorded (CUDA only); ``optimizer``'s steps counted."""
+        handle = optimizer.register_step_post_hook(self.count) if optimizer else None
+        cuda = device.type == "cuda"
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = self.show
+            if cuda:
+                torch.cuda.set_sync_debug_mode("warn")
+            try:
+                yield
+            finally:
+                if cuda:
+                    torch.cuda.set_sync_debug_mode("default")
+                if handle:
+                    handle.remove()
+
+
+def no_sync_between_log_points(sizes: Sizes, device: torch.device) -> tuple[dict, LoopRun]:
+    """The check's details, and the run (its losses are bf16_runs_finish's fp32 reference)."""
+    steps, log_every = f"max_steps={sizes.loop_steps}", f"log_every={sizes.loop_log_every}"
+    recorder = SyncRecorder()
+    cfg = recipe_config(sizes, device, steps, log_every)
+    run = run_loop(cfg, device, around=lambda run: recorder.watching(device, run.optimizer))
+    outside = Counter(where for _, allowed, where in recorder.syncs if allowed is None)
+    at_updates = sorted({update for update, allowed, _ in recorder.syncs if allowed is None})
+    details = {
+        "device": str(device), "updates": recorder.updates, "log_every": sizes.loop_log_every,
+        "pipeline": "device" if device.type == "cuda" else "dataloader",
+        "syncs_total": len(recorder.syncs),
+        "syncs_allowed": dict(Counter(allowed for _, allowed, _ in recorder.syncs if allowed)),
+        "syncs_between_log_points": dict(outside),
+        "between_log_points_after_updates": at_updates[:20],
+    }  # fmt: skip
+    if device.type != "cuda":
+        why = "CUDA-only: the sync debug mode does nothing on the CPU (the same run went through)"
+        details.update(status="skipped", why=why)
+    elif outside:
+        top = "; ".join(f"{where} ×{count}" for where, count in outside.most_common(3))
+        details.update(status="fail", why=f"synchronisations between log points: {top}")
+    elif not recorder.syncs:
+        details.update(status="fail", why="no synchronisation at all: the debug mode is silent")
+    return details, run
+
+
+def bf16_runs_finish(sizes: Sizes, device: torch.device, fp32: LoopRun) -> dict:
+    """bf16 runs (channels_last off, on): finite, within 5 % of fp32's losses, not equal."""
+    steps = min(sizes.loop_steps, 6 * sizes.loop_log_every)
+    reference = fp32.losses()[: steps // sizes.loop_log_every]
+    results, problems = {}, []
+    for channels_last in ("false", "true"):
+        overrides = ("task.precision=bf16", f"task.channels_last={channels_last}",
+                     f"max_steps={steps}", f"log_every={sizes.loop_log_every}")  # fmt: skip
+        run = run_loop(
+            recipe_config(sizes, device, *overrides), device, evaluation=False, finish=False
+        )
+        name = "bf16" + (" + channels_last" if channels_last == "true" else "")
+        losses = run.losses()[: len(reference)]
+        worst = max(abs(a - b) / abs(b) for a, b in zip(losses, reference, strict=True))
+        results[name] = {"status": run.summary["status"], "losses": losses,
+                         "worst_rel_to_fp32": worst}  # fmt: skip
+        problems += [
+            not run.finished() and f"{name}: {run.summary['status']}",
+            not all(map(math.isfinite, losses)) and f"{name}: non-finite loss",
+            worst > 0.05 and f"{name}: {100 * worst:.1f}% from fp32",
+            losses == reference and f"{name}: equals fp32 exactly (autocast did not run)",
+        ]  # fmt: skip
+    details = {"device": str(device), "steps": steps, "fp32_losses": reference, "runs": results}
+    return failed(details, problems)

@@ -1,96 +1,181 @@
-"""Section 4: should the suite pack runs? (issue 15, point 5)
+"""Section 4: should the suite pack runs? K ResNet-20 members trained as one model in one process
+(``torch.func``), checked against separate runs on the CPU, then samples/s of one run, K packed
+members, one run as a CUDA graph and K processes sharing the device (docs/gpu_check.md)."""
 
-First, on the CPU, K packed members (``packed_members``) against K separate runs, and the
-element-wise optimizer steps on stacked members against each member's own. Then throughput, in
-samples/s of all members together: one run (the plain step on one model), K packed members, one
-run whose whole step (forward, backward, SGD) replays as a CUDA graph, and K separate processes
-sharing the device (``packing_worker``), all on the device pipeline's synthetic batches (fp32;
-an epoch's shorter last batch is skipped so shapes stay static). The suite builds a packed mode
-only if packing beats K processes by ≥ 1.5×.
-"""
-
-from __future__ import annotations
-
-import json
-import os
+import copy
+import itertools
+import multiprocessing
+import queue
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+from torch.func import functional_call, stack_module_state
 
-from experiments.bench.gpu_check.packed_members import (
-    PackedMembers,
-    elementwise_step_matches,
-    members,
-    packed_matches_separate,
-    separate_step,
-    sgd,
-    sources,
-)
+import optimizers
+from data.cifar10.device_pipeline import DeviceCifarBatches
 from experiments.bench.gpu_check.plan import Sizes
-from experiments.bench.gpu_check.record import Section
+from experiments.bench.gpu_check.record import Outcome, Section, failed
+from experiments.models.cifar_resnet import resnet20
 
-PROJECT = Path(__file__).resolve().parents[3]
-PACKING_IMAGES = 10_000
-"""Synthetic images per member on CUDA: the step's cost does not depend on how many there are,
-and sixteen processes each building 50,000 would spend the section on set-up."""
+OptimizerFactory = Callable[[list[Tensor]], torch.optim.Optimizer]
+PACKING_IMAGES = 10_000  # per member on CUDA: the step's cost does not depend on the count
 FLOAT64_TOLERANCE, FLOAT32_TOLERANCE = 1e-10, 1e-4
+BIT_CASES = {
+    "SGD(momentum)": lambda p: sgd(p),
+    "Adam": lambda p: optimizers.Adam(p, lr=1e-2, weight_decay=0.1),
+    "RAdam": lambda p: optimizers.RAdam(p, lr=1e-2, weight_decay=0.1),
+    "AdaBound": lambda p: optimizers.AdaBound(p, lr=1e-2),
+    "AMSGrad": lambda p: optimizers.AMSGrad(p, lr=1e-2),
+}
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def sgd(params: list[Tensor]) -> torch.optim.Optimizer:
+    """The ResNet-20 recipe's SGD baseline: lr 0.1, momentum 0.9, weight decay 1e-4."""
+    return torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4, foreach=True)
 
 
-def timed(step: Callable[[], object], warmup: int, steps: int, device: torch.device) -> float:
-    """Seconds per call of ``step`` after ``warmup`` calls."""
+def members(count: int, seed: int) -> list[nn.Module]:
+    def member(index: int) -> nn.Module:
+        torch.manual_seed(seed + index)
+        return resnet20()
+
+    return [member(index) for index in range(count)]
+
+
+class PackedMembers:
+    """K models trained as one: stacked parameters and BatchNorm buffers, one vmapped step; the
+    summed losses give each member its own gradient."""
+
+    def __init__(self, models: list[nn.Module], optimizer: OptimizerFactory) -> None:
+        params, self.buffers = stack_module_state(models)
+        self.params = {name: value.detach().requires_grad_() for name, value in params.items()}
+        self.base = copy.deepcopy(models[0]).to("meta").train()
+        self.optimizer = optimizer(list(self.params.values()))
+
+    def _member_loss(self, params, buffers, inputs: Tensor, targets: Tensor) -> Tensor:
+        return F.cross_entropy(functional_call(self.base, (params, buffers), (inputs,)), targets)
+
+    def step(self, batches: list[tuple[Tensor, Tensor]]) -> Tensor:
+        inputs, targets = torch.stack([x for x, _ in batches]), torch.stack([y for _, y in batches])
+        losses = torch.vmap(self._member_loss)(self.params, self.buffers, inputs, targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        self.optimizer.step()
+        return losses.detach()
+
+
+def separate_step(model: nn.Module, optimizer, inputs: Tensor, targets: Tensor) -> Tensor:
+    loss = F.cross_entropy(model(inputs), targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def sources(count: int, images: int, batch: int, seed: int, device: torch.device) -> list:
+    """Endless full batches (an epoch's shorter last one skipped) of ``count`` data orders."""
+    generator = torch.Generator().manual_seed(seed)
+    data = torch.randint(0, 256, (images, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (images,), generator=generator)
+
+    def endless(source: DeviceCifarBatches) -> Iterator[tuple[Tensor, Tensor]]:
+        for epoch in itertools.count():
+            yield from ((x, y) for x, y in source.batches(epoch) if len(y) == batch)
+
+    return [endless(DeviceCifarBatches(data, labels, batch, seed=seed + i, device=device))
+            for i in range(count)]  # fmt: skip
+
+
+def packed_matches_separate(
+    count: int, steps: int, batch: int, optimizer: OptimizerFactory, dtype: torch.dtype
+) -> dict:
+    """Largest relative difference, packed against separate runs on the CPU in ``dtype``, of
+    each tensor, of each whole model, and of the losses (why float32 is judged by the whole
+    model: docs/gpu_check.md)."""
+    models = [model.to(dtype) for model in members(count, seed=10)]
+    packed = PackedMembers(models, optimizer)
+    optimizers = [optimizer(list(model.parameters())) for model in models]
+    streams = sources(count, 4 * batch, batch, seed=3, device=torch.device("cpu"))
+    worst_loss = 0.0
+    for _ in range(steps):
+        batches = [(x.to(dtype), y) for x, y in (next(stream) for stream in streams)]
+        losses = packed.step(batches)
+        for loss, model, opt, (x, y) in zip(losses, models, optimizers, batches, strict=True):
+            alone = separate_step(model, opt, x, y)
+            worst_loss = max(worst_loss, float((loss - alone).abs() / alone.abs()))
+    worst, whole = 0.0, 0.0
+    stacked = {**packed.params, **packed.buffers}
+    for index, model in enumerate(models):
+        tensors = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+        pairs = [(stacked[name][index].detach().double(), tensor.detach().double())
+                 for name, tensor in tensors.items()]  # fmt: skip
+        for got, expected in pairs:
+            worst = max(worst, float((got - expected).norm() / expected.norm().clamp_min(1e-30)))
+        difference = torch.cat([(got - expected).flatten() for got, expected in pairs])
+        size = torch.cat([expected.flatten() for _, expected in pairs]).norm()
+        whole = max(whole, float(difference.norm() / size))
+    return {"members": count, "steps": steps, "batch": batch, "dtype": str(dtype),
+            "worst_rel_tensor": worst, "worst_rel_model": whole, "worst_rel_loss": worst_loss,
+            }  # fmt: skip
+
+
+def elementwise_step_matches(
+    factory: OptimizerFactory, count: int, steps: int, device: torch.device
+) -> bool:
+    """Whether one optimizer on stacked K × … tensors gives bit for bit the K members' own
+    optimizers' parameters and state after ``steps`` steps of the same gradients."""
+    generator = torch.Generator().manual_seed(4)
+    shapes = [(16, 3, 3, 3), (16,), (10, 64), (10,)]
+    stacked = [torch.randn((count, *s), generator=generator).to(device) for s in shapes]
+    grads = [[torch.randn((count, *s), generator=generator).to(device) for s in shapes]
+             for _ in range(steps)]  # fmt: skip
+    own = [[nn.Parameter(t[i].clone()) for t in stacked] for i in range(count)]
+    packed = [nn.Parameter(t.clone()) for t in stacked]
+    runs = [(packed, factory(packed), None)]
+    runs += [(params, factory(params), i) for i, params in enumerate(own)]
+    for step_grads in grads:
+        for params, optimizer, i in runs:
+            for param, grad in zip(params, step_grads, strict=True):
+                param.grad = (grad if i is None else grad[i]).clone()
+            optimizer.step()
+    for params, optimizer, i in runs[1:]:
+        for param, stacked in zip(params, packed, strict=True):
+            state = runs[0][1].state[stacked].items()
+            pairs = [
+                (optimizer.state[param][k], v) for k, v in state if torch.is_tensor(v) and v.dim()
+            ]
+            if not all(torch.equal(mine, theirs[i]) for mine, theirs in [(param, stacked), *pairs]):
+                return False
+    return True
+
+
+def rate(samples: int, step: Callable, warmup: int, steps: int, device, ready=None) -> dict:
+    """Samples/s of ``step`` (``samples`` per call) after ``warmup`` calls and ``ready()``."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
     for _ in range(warmup):
         step()
-    _synchronize(device)
-    started = time.perf_counter()
+    sync()
+    (ready or (lambda: None))()
+    start = time.time()
     for _ in range(steps):
         step()
-    _synchronize(device)
-    return (time.perf_counter() - started) / steps
+    sync()
+    end = time.time()
+    return {"samples_per_s": samples * steps / (end - start), "start": start, "end": end,
+            "status": "measured"}  # fmt: skip
 
 
-def single_rate(images: int, batch: int, warmup: int, steps: int, device: torch.device) -> float:
-    """Samples/s of one model's plain step (what each separate process runs)."""
-    (model,) = members(1, seed=0)
-    model = model.to(device)
+def single_step(images: int, batch: int, device, seed: int = 0, graph: bool = False) -> Callable:
+    """One model's plain step, or its whole step (forward, backward, SGD) as a CUDA graph."""
+    model = members(1, seed=seed)[0].to(device)
     optimizer = sgd(list(model.parameters()))
-    (stream,) = sources(1, images, batch, seed=0, device=device)
-    per_step = timed(lambda: separate_step(model, optimizer, *next(stream)), warmup, steps, device)
-    return batch / per_step
-
-
-def packed_rate(
-    count: int, images: int, batch: int, warmup: int, steps: int, device: torch.device
-) -> float:
-    packed = PackedMembers([model.to(device) for model in members(count, seed=0)], sgd)
-    streams = sources(count, images, batch, seed=0, device=device)
-
-    def step() -> Tensor:
-        pairs = [next(stream) for stream in streams]
-        return packed.step(torch.stack([x for x, _ in pairs]), torch.stack([y for _, y in pairs]))
-
-    return count * batch / timed(step, warmup, steps, device)
-
-
-def graph_rate(images: int, batch: int, warmup: int, steps: int, device: torch.device) -> float:
-    """Samples/s of one model whose forward, backward and SGD step replay as one CUDA graph
-    (the batch is copied into the graph's static input first)."""
-    (model,) = members(1, seed=0)
-    model = model.to(device)
-    optimizer = sgd(list(model.parameters()))
-    (stream,) = sources(1, images, batch, seed=0, device=device)
+    (stream,) = sources(1, images, batch, seed=seed, device=device)
+    if not graph:
+        return lambda: separate_step(model, optimizer, *next(stream))
     static_x, static_y = (tensor.clone() for tensor in next(stream))
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
@@ -98,172 +183,118 @@ def graph_rate(images: int, batch: int, warmup: int, steps: int, device: torch.d
         for _ in range(3):
             separate_step(model, optimizer, static_x, static_y)
     torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
+    replay = torch.cuda.CUDAGraph()
     optimizer.zero_grad(set_to_none=True)
-    with torch.cuda.graph(graph):
-        loss = F.cross_entropy(model(static_x), static_y)
-        loss.backward()
+    with torch.cuda.graph(replay):
+        F.cross_entropy(model(static_x), static_y).backward()
         optimizer.step()
 
     def step() -> None:
         x, y = next(stream)
         static_x.copy_(x)
         static_y.copy_(y)
-        graph.replay()
+        replay.replay()
 
-    return batch / timed(step, warmup, steps, device)
-
-
-def processes_rate(
-    count: int,
-    images: int,
-    batch: int,
-    warmup: int,
-    steps: int,
-    device: torch.device,
-    timeout_s: float,
-) -> dict:
-    """K ``packing_worker`` processes sharing the device: all samples over the span from the
-    first start to the last end of their timed steps (they start together, after a barrier)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        barrier = Path(scratch)
-        options = {"device": device.type, "images": images, "batch": batch, "warmup": warmup,
-                   "steps": steps, "world": count, "barrier": barrier}  # fmt: skip
-        command = [sys.executable, "-m", "experiments.bench.gpu_check.packing_worker"]
-        command += [part for key, value in options.items() for part in (f"--{key}", str(value))]
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        workers = [
-            subprocess.Popen(
-                [*command, "--rank", str(rank)],
-                cwd=PROJECT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for rank in range(count)
-        ]
-        try:
-            outputs = [worker.communicate(timeout=timeout_s)[0] for worker in workers]
-        except subprocess.TimeoutExpired:
-            for worker in workers:
-                worker.kill()
-            raise RuntimeError(f"{count} workers ran past {timeout_s:.0f} s") from None
-        if any(worker.returncode for worker in workers):
-            raise RuntimeError(f"a worker failed: {outputs[0].strip().splitlines()[-3:]}")
-        results = [json.loads((barrier / f"result-{r}.json").read_text()) for r in range(count)]
-    span = max(r["end"] for r in results) - min(r["start"] for r in results)
-    own = [r["samples"] / (r["end"] - r["start"]) for r in results]
-    return {
-        "samples_per_s": sum(r["samples"] for r in results) / span,
-        "per_process_samples_per_s": statistics.median(own),
-    }
+    return step
 
 
-def run(section: Section, sizes: Sizes, device: torch.device) -> dict:
-    """Section 4: equality on the CPU, then the rates in priority order; returns the ratios."""
-    images = PACKING_IMAGES if not sizes.tiny else 4 * sizes.batch_size
-    shape = (images, sizes.batch_size, sizes.packing_warmup, sizes.packing_steps, device)
-    rates: dict = {}
-    section.run("packed members equal separate runs (CPU, float64 and float32)", equality)
-    section.run(
-        f"element-wise optimizer steps on stacked members are bit-identical ({device})",
-        lambda: bit_identity(device),
-    )
-    single = section.run(
-        "one run: samples/s", lambda: {"samples_per_s": single_rate(*shape), "status": "measured"}
-    )
-    rates["single"] = single and single["samples_per_s"]
-    for count in sizes.members:
-        found = section.run(
-            f"{count} packed members: samples/s of all",
-            lambda k=count: {"samples_per_s": packed_rate(k, *shape), "status": "measured"},
-            needs_s=3,
-        )
-        rates[f"packed_{count}"] = found and found["samples_per_s"]
-    if device.type == "cuda":
-        graph = section.run(
-            "one run as a CUDA graph: samples/s",
-            lambda: {"samples_per_s": graph_rate(*shape), "status": "measured"},
-            needs_s=3,
-        )
-        rates["graph"] = graph and graph["samples_per_s"]
-    else:
-        section.add("one run as a CUDA graph: samples/s", "skipped", "CUDA-only", 0.0, {})
-    for count in sizes.members:
-        found = section.run(
-            f"{count} separate processes sharing the device: samples/s of all",
-            lambda k=count: {
-                **processes_rate(k, *shape, timeout_s=max(section.clock.left(section.name), 120)),
-                "status": "measured",
-            },
-            needs_s=10,
-        )
-        rates[f"processes_{count}"] = found and found["samples_per_s"]
-    section.run("packing: ratios and the decision", lambda: decision(rates, sizes))
-    return rates
+def _worker(rank: int, shape: tuple, barrier, results) -> None:
+    """One of K processes: its warm-up, then its timed steps once all K are ready."""
+    torch.set_num_threads(1)
+    images, batch, warmup, steps, device = shape
+    step = single_step(images, batch, device, seed=rank)
+    results.put(rate(batch, step, warmup, steps, device, lambda: barrier.wait(timeout=300)))
+
+
+def processes_rate(count: int, shape: tuple, timeout_s: float) -> dict:
+    """K spawned processes: all samples over the span from the first start to the last end."""
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(count), context.Queue()
+    workers = [context.Process(target=_worker, args=(rank, shape, barrier, results))
+               for rank in range(count)]  # fmt: skip
+    for worker in workers:
+        worker.start()
+    try:
+        found = [results.get(timeout=timeout_s) for _ in workers]
+    except queue.Empty:
+        raise Outcome("error", f"{count} processes: no result within {timeout_s:.0f} s") from None
+    finally:
+        for worker in workers:
+            worker.join(timeout=5)
+            worker.kill()
+    span = max(r["end"] for r in found) - min(r["start"] for r in found)
+    own = statistics.median(r["samples_per_s"] for r in found)
+    samples = count * shape[1] * shape[3]  # K × batch × timed steps
+    return {"samples_per_s": samples / span, "per_process_samples_per_s": own, "status": "measured"}
 
 
 def equality() -> dict:
     """2 members, 2 steps in float64 (each tensor), 1 step in float32 (the whole model)."""
     float64 = packed_matches_separate(2, 2, 4, sgd, torch.float64)
     float32 = packed_matches_separate(2, 1, 4, sgd, torch.float32)
-    details = {
-        "float64_2_steps": float64,
-        "float32_1_step": float32,
-        "tolerance": {
-            "float64_per_tensor": FLOAT64_TOLERANCE,
-            "float32_whole_model": FLOAT32_TOLERANCE,
-        },
-    }
-    if not (
-        float64["worst_rel_tensor"] <= FLOAT64_TOLERANCE
-        and float32["worst_rel_model"] <= FLOAT32_TOLERANCE
-        and float32["worst_rel_loss"] <= FLOAT32_TOLERANCE / 10
-    ):
-        return {**details, "status": "fail", "why": "packed members differ from separate runs"}
-    return details
+    details = {"float64_2_steps": float64, "float32_1_step": float32,
+               "tolerance": {"float64_per_tensor": FLOAT64_TOLERANCE,
+                             "float32_whole_model": FLOAT32_TOLERANCE}}  # fmt: skip
+    return failed(details, [
+        float64["worst_rel_tensor"] > FLOAT64_TOLERANCE and "float64 tensors differ",
+        float32["worst_rel_model"] > FLOAT32_TOLERANCE and "float32 models differ",
+        float32["worst_rel_loss"] > FLOAT32_TOLERANCE / 10 and "float32 losses differ",
+    ])  # fmt: skip
 
 
 def bit_identity(device: torch.device) -> dict:
-    import optimizers
-
-    cases = {
-        "SGD(momentum)": sgd,
-        "Adam": lambda p: optimizers.Adam(p, lr=1e-2, weight_decay=0.1),
-        "RAdam": lambda p: optimizers.RAdam(p, lr=1e-2, weight_decay=0.1),
-        "AdaBound": lambda p: optimizers.AdaBound(p, lr=1e-2),
-        "AMSGrad": lambda p: optimizers.AMSGrad(p, lr=1e-2),
-    }
-    results = {
-        name: elementwise_step_matches(factory, 3, 8, device) for name, factory in cases.items()
-    }
-    if not all(results.values()):
-        failed = [name for name, same in results.items() if not same]
-        return {"results": results, "status": "fail", "why": f"not bit-identical: {failed}"}
-    return {"results": results}
+    results = {name: elementwise_step_matches(f, 3, 8, device) for name, f in BIT_CASES.items()}
+    differ = [name for name, same in results.items() if not same]
+    return failed({"results": results}, [bool(differ) and f"not bit-identical: {differ}"])
 
 
 def decision(rates: dict, sizes: Sizes) -> dict:
-    ratios = {}
-    for count in sizes.members:
-        packed, processes = rates.get(f"packed_{count}"), rates.get(f"processes_{count}")
-        ratios[count] = {
-            "packed_vs_processes": packed / processes if packed and processes else None,
-            "packed_vs_one_run": packed / rates["single"]
-            if packed and rates.get("single")
-            else None,
-            "packed_vs_cuda_graph_run": packed / rates["graph"]
-            if packed and rates.get("graph")
-            else None,
-        }
+    def ratio(count: int, other: str) -> float | None:
+        packed, base = rates.get(f"packed_{count}"), rates.get(other)
+        return packed / base if packed and base else None
+
+    ratios = {count: {"packed_vs_processes": ratio(count, f"processes_{count}"),
+                      "packed_vs_one_run": ratio(count, "single"),
+                      "packed_vs_cuda_graph_run": ratio(count, "graph")}
+              for count in sizes.members}  # fmt: skip
     measured = [r["packed_vs_processes"] for r in ratios.values() if r["packed_vs_processes"]]
-    build = bool(measured) and max(measured) >= 1.5
-    verdict = ("build a packed mode" if build else "no packed mode") if measured else "undecided"
-    return {
-        "ratios": ratios,
-        "rule": "packed ≥ 1.5 × K processes for some K",
-        "decision": verdict,
-        "status": "measured",
-        "why": "CPU tiny sizes: not a decision" if sizes.tiny else None,
-    }
+    verdict = "undecided" if not measured else (
+        "build a packed mode" if max(measured) >= 1.5 else "no packed mode")  # fmt: skip
+    return {"ratios": ratios, "rule": "packed ≥ 1.5 × K processes for some K",
+            "decision": verdict, "status": "measured",
+            "why": "CPU tiny sizes: not a decision" if sizes.tiny else None}  # fmt: skip
+
+
+def run(section: Section, sizes: Sizes, device: torch.device) -> None:
+    images = 4 * sizes.batch_size if sizes.tiny else PACKING_IMAGES
+    batch, timing, rates = sizes.batch_size, (sizes.packing_warmup, sizes.packing_steps, device), {}
+    section.run("packed members equal separate runs (CPU, float64 and float32)", equality)
+    section.run(f"element-wise optimizer steps on stacked members are bit-identical ({device})",
+                lambda: bit_identity(device))  # fmt: skip
+
+    def measure(key: str, name: str, item: Callable[[], dict], needs_s: float | None = 3) -> None:
+        found = section.run(name, item, needs_s=needs_s)
+        rates[key] = found and found["samples_per_s"]
+
+    def graph() -> dict:
+        if device.type != "cuda":
+            raise Outcome("skipped", "CUDA-only")
+        return rate(batch, single_step(images, batch, device, graph=True), *timing)
+
+    def packed(count: int) -> dict:
+        model = PackedMembers([m.to(device) for m in members(count, seed=0)], sgd)
+        streams = sources(count, images, batch, seed=0, device=device)
+        return rate(count * batch, lambda: model.step([next(s) for s in streams]), *timing)
+
+    def processes(count: int) -> dict:
+        return processes_rate(count, (images, batch, *timing), max(section.left(), 120))
+
+    single = lambda: rate(batch, single_step(images, batch, device), *timing)  # noqa: E731
+    measure("single", "one run: samples/s", single, None)
+    for k in sizes.members:
+        measure(f"packed_{k}", f"{k} packed members: samples/s of all", lambda k=k: packed(k))
+    measure("graph", "one run as a CUDA graph: samples/s", graph)
+    for k in sizes.members:
+        measure(f"processes_{k}", f"{k} separate processes sharing the device: samples/s of all",
+                lambda k=k: processes(k), 10)  # fmt: skip
+    section.run("packing: ratios and the decision", lambda: decision(rates, sizes))

@@ -1,26 +1,18 @@
-"""How big each step of the GPU check is, and the clock that keeps it inside its slot.
-
-``cuda`` is the record (real shapes, a budget of about five minutes, so a second attempt still
-fits a 15-minute slot); ``cpu-tiny`` runs the same steps at tiny sizes where there is no CUDA.
-Each section may run until its cumulative share of the budget (``SHARES``) is spent, counted from
-the start: time a section leaves unused goes to the next, an overrun shortens the later ones.
-"""
-
-from __future__ import annotations
+"""How big each step of the check is (``cuda`` record or ``cpu-tiny``), and the clock that keeps
+each section within its cumulative share of the budget (docs/gpu_check.md)."""
 
 import time
 from dataclasses import dataclass, field, replace
 
 NOT_IN_TINY = "left out of the tiny CPU mode (--include {step} runs it)"
-SECTIONS = ("correctness", "optimizer_step", "throughput", "packing")
 SHARES = {"correctness": 0.40, "optimizer_step": 0.58, "throughput": 0.82, "packing": 1.0,
           "defaults": 1.0}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Sizes:
-    """Every size the sections use: the CUDA record's by default, ``TINY`` for the CPU mode;
-    ``include``: optional steps the tiny mode runs only when asked (compile, ddp, fused)."""
+    """The CUDA record's sizes; ``TINY`` overrides them for the CPU mode, which runs the optional
+    steps (compile, ddp, fused) only when ``include`` names them."""
 
     mode: str = "cuda"
     budget_s: float = 330.0
@@ -47,13 +39,12 @@ class Sizes:
         return self.mode == "cpu-tiny"
 
     def runs(self, step: str) -> bool:
-        """Whether an optional step runs: always on CUDA, on request in the tiny mode."""
         return not self.tiny or step in self.include
 
     @classmethod
     def for_mode(
         cls, cuda: bool, budget_s: float | None = None, include: frozenset[str] = frozenset()
-    ) -> Sizes:
+    ) -> "Sizes":
         sizes = cls(include=include) if cuda else cls(include=include, **TINY)
         return replace(sizes, budget_s=budget_s or sizes.budget_s)
 
@@ -66,8 +57,6 @@ TINY = dict(mode="cpu-tiny", budget_s=600.0, reference_cases=2, pipeline_images=
 
 
 class Clock:
-    """Seconds since the start, and each section's deadline."""
-
     def __init__(self, budget_s: float) -> None:
         self.budget_s, self.started = budget_s, time.monotonic()
 

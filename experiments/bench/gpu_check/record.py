@@ -1,17 +1,9 @@
-"""The GPU check's files: one JSON per section, rewritten after every item so a run cut off by
-its time limit still returns what finished.
-
-An item is one check or one figure: ``name``, ``status`` (``pass``, ``fail``, ``measured``,
-``skipped``, ``blocked`` or ``error``), ``why`` (the reason for every status but pass and
-measured, e.g. "needs CUDA" or "out of time"), ``wall_s`` and ``details``.
-"""
-
-from __future__ import annotations
+"""The check's files: one JSON per section, rewritten after every item (docs/gpu_check.md), the
+machine's description, and the Markdown summary of the final record."""
 
 import json
 import os
 import platform
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -20,9 +12,9 @@ from typing import Any
 
 import torch
 
-from experiments.bench.gpu_check.plan import Clock, Sizes
+from experiments.bench.gpu_check.plan import NOT_IN_TINY, Clock, Sizes
 
-STATUSES = ("pass", "fail", "measured", "skipped", "blocked", "error")
+STATUSES = ("pass", "fail", "measured", "skipped", "blocked", "error")  # of an item
 
 
 class Outcome(Exception):
@@ -33,43 +25,44 @@ class Outcome(Exception):
         self.status, self.why, self.details = status, why, details or {}
 
 
-def failed(details: dict[str, Any], problems: list[str]) -> dict[str, Any]:
-    """``details`` as a failure naming ``problems``, or unchanged (a pass) when there are none."""
+def failed(details: dict[str, Any], problems: list[str | bool]) -> dict[str, Any]:
+    """``details`` as a failure naming the true ``problems`` (``cond and why``), else a pass."""
+    problems = [problem for problem in problems if problem]
     return {**details, "status": "fail", "why": "; ".join(problems)} if problems else details
 
 
+def optional(sizes: Sizes, step: str, check: Callable[[], dict], note: str = "") -> dict:
+    """``check()`` where the step runs (always on CUDA, with ``--include`` in the tiny mode)."""
+    if not sizes.runs(step):
+        raise Outcome("skipped", NOT_IN_TINY.format(step=step) + note)
+    return check()
+
+
 def machine(cuda: bool) -> dict[str, Any]:
-    """Python, torch, CUDA, cuDNN and Triton versions, the device's name and the host's CPUs."""
-    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
-    found: dict[str, Any] = {
-        "python": platform.python_version(), "torch": torch.__version__,
-        "cuda": torch.version.cuda, "cudnn": cudnn, "cpu_count": os.cpu_count(),
-        "platform": platform.platform(), "triton": None,
-    }  # fmt: skip
     try:
         import triton
 
-        found["triton"] = triton.__version__
+        triton_version = triton.__version__
     except ImportError:
-        pass
+        triton_version = None
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    found = {"python": platform.python_version(), "torch": torch.__version__,
+             "cuda": torch.version.cuda, "cudnn": cudnn, "cpu_count": os.cpu_count(),
+             "platform": platform.platform(), "triton": triton_version}  # fmt: skip
     if not cuda:
         return {**found, "device": f"cpu ({platform.processor() or platform.machine()})"}
-    properties = torch.cuda.get_device_properties(0)
-    return {**found, "device": torch.cuda.get_device_name(0),
-            "capability": f"{properties.major}.{properties.minor}",
-            "multiprocessors": properties.multi_processor_count,
-            "memory_bytes": properties.total_memory}  # fmt: skip
+    p = torch.cuda.get_device_properties(0)
+    return {**found, "device": torch.cuda.get_device_name(0), "capability": f"{p.major}.{p.minor}",
+            "multiprocessors": p.multi_processor_count, "memory_bytes": p.total_memory}  # fmt: skip
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Written in place, no temporary file beside it: on the GPU machine the folder is the one
-    whose files come back (at most 8), and a section file is a few kilobytes written at once."""
+    # In place, no temporary file beside it: the GPU machine returns at most 8 files.
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def kept_items(record: dict[str, Any] | None, mode: str) -> dict[str, dict[str, dict]]:
-    """{section: {item name: item}} of an earlier record's finished items (same mode only): not
-    those that broke or that the time ran out before or during."""
+    """{section: {item name: item}} of an earlier record's finished items (same mode only)."""
     if not record or record.get("mode") != mode:
         return {}
     earlier = record["command"]
@@ -82,8 +75,7 @@ def kept_items(record: dict[str, Any] | None, mode: str) -> dict[str, dict[str, 
 
 
 class Section:
-    """One section's items, written to ``<out>/<index>-<name>.json`` after each item. Items of
-    ``kept`` (an earlier attempt's finished ones, ``--complete``) are copied, not run again."""
+    """One section's items in ``<out>/<index>-<name>.json``; ``kept`` items are copied, not run."""
 
     def __init__(
         self, out: Path, index: int, name: str, sizes: Sizes, clock: Clock,
@@ -96,7 +88,6 @@ class Section:
         self.write()
 
     def left(self) -> float:
-        """Seconds of the section's share left."""
         return self.clock.left(self.name)
 
     def payload(self) -> dict[str, Any]:
@@ -109,49 +100,37 @@ class Section:
     def write(self) -> None:
         write_json(self.path, self.payload())
 
-    def add(self, name: str, status: str, why: str | None, wall_s: float, details: dict) -> None:
-        assert status in STATUSES, status
+    def add(self, name: str, status: str, why: str | None, wall_s: float, details: dict,
+            **extra: Any) -> None:  # fmt: skip
         item = {"name": name, "status": status, "why": why, "wall_s": round(wall_s, 3)}
-        self.items.append({**item, "details": details})
+        self.items.append({**item, "details": details, **extra})
         print(f"  [{status:8}] {name} ({wall_s:.1f} s){': ' + why if why else ''}", flush=True)
         self.write()
 
     def run(
         self, name: str, item: Callable[[], dict[str, Any]], *, needs_s: float | None = None
     ) -> dict[str, Any] | None:
-        """Run one item unless fewer than ``needs_s`` seconds of the section's share are left
-        (``None``: it always runs, e.g. a summary of the items before it).
-
-        The item returns its details (status ``pass``, or the ``status`` key it sets), or
-        raises ``Outcome``; any other exception is recorded as ``error`` with its traceback's
-        last lines, and the section goes on. Returns the details, None when it did not finish.
-        """
+        """Run one item unless fewer than ``needs_s`` seconds of the section's share are left.
+        It returns its details (``status``/``why`` keys optional) or raises ``Outcome``; any
+        other exception is recorded as ``error``. Returns the details, None if it did not finish."""
         if name in self.kept:
-            earlier = self.kept[name]
-            self.items.append(earlier)
-            print(f"  [{earlier['status']:8}] {name} (kept from the earlier run)", flush=True)
-            self.write()
-            return dict(earlier["details"]) or None
-        left = self.left()
-        if needs_s is not None and left < needs_s:
-            why = f"out of time ({left:.0f} s of the section's share left, "
-            why += f"it needs ≈ {needs_s:.0f} s)"
+            self.add(**{"wall_s": 0.0, **self.kept[name]})
+            return dict(self.kept[name]["details"]) or None
+        if needs_s is not None and self.left() < needs_s:
+            why = f"out of time ({self.left():.0f} s of the share left, needs ≈ {needs_s:.0f} s)"
             self.add(name, "skipped", why, 0.0, {})
             return None
-        started = time.monotonic()
+        started, result = time.monotonic(), None
         try:
-            details = item()
+            result = details = item()
+            status, why = details.pop("status", "pass"), details.pop("why", None)
         except Outcome as outcome:
-            self.add(name, outcome.status, outcome.why, time.monotonic() - started, outcome.details)
-            return None
+            status, why, details = outcome.status, outcome.why, outcome.details
         except Exception as error:  # noqa: BLE001 - recorded, the check goes on
-            lines = traceback.format_exc().strip().splitlines()[-6:]
-            why = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-            self.add(name, "error", why, time.monotonic() - started, {"traceback": lines})
-            return None
-        status, why = details.pop("status", "pass"), details.pop("why", None)
+            status, why = "error", f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+            details = {"traceback": traceback.format_exc().strip().splitlines()[-6:]}
         self.add(name, status, why, time.monotonic() - started, details)
-        return details
+        return result
 
     def finish(self) -> dict[str, Any]:
         self.complete = True
@@ -159,5 +138,33 @@ class Section:
         return self.payload()
 
 
-def command_line() -> str:
-    return " ".join(["python", "-m", "scripts.gpu_check", *sys.argv[1:]])
+def _scalars(values: dict[str, Any]) -> str:
+    shown = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+             for k, v in values.items() if isinstance(v, int | float | str | bool)]  # fmt: skip
+    return ", ".join(shown)
+
+
+def markdown(record: dict[str, Any]) -> str:
+    m = record["machine"]
+    lines = [f"# GPU check, {record['date']} ({record['mode']})", "",
+             f"- command: `{record['command']}`",
+             f"- device: {m['device']}; torch {m['torch']}, CUDA {m['cuda']}, cuDNN {m['cudnn']}, "
+             f"Triton {m['triton']}, Python {m['python']}",
+             f"- wall time: {record['wall_s']:.0f} s of a {record['budget_s']:.0f} s budget",
+    ]  # fmt: skip
+    if record.get("earlier_runs"):
+        lines.append(f"- completes the record of: `{'`, `'.join(record['earlier_runs'])}`")
+    if record["mode"] != "cuda":
+        lines.append("- **no CUDA here: tiny sizes on the CPU; the figures are no GPU figures**")
+    for name, section in record["sections"].items():
+        lines += ["", f"## {name}" + ("" if section.get("complete") else " (cut off)"), ""]
+        for item in section.get("items", []):
+            why = f" — {item['why']}" if item.get("why") else ""
+            figures = _scalars(item["details"])
+            lines.append(
+                f"- **{item['status']}** {item['name']}{why}" + (f": {figures}" * bool(figures))
+            )
+            for key, value in item["details"].items():
+                if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+                    lines += [f"  - {key} {sub}: {_scalars(v)}" for sub, v in value.items()]
+    return "\n".join(lines) + "\n"

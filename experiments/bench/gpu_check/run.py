@@ -1,47 +1,63 @@
-"""``python -m scripts.gpu_check [--out DIR] [--record-dir DIR] [--budget-s S] [--complete]
-[--include compile,ddp,fused] [--cpu]``: the sections in priority order, then the defaults and
-the record. Exit code 0 when no item failed or broke, 1 otherwise, 2 on bad arguments.
-"""
-
-from __future__ import annotations
+"""``python -m scripts.gpu_check``: the sections in priority order, then the defaults and the
+record (docs/gpu_check.md). Exit code 1 when an item failed or broke, 2 on bad arguments. Where
+Hydra, PyYAML or pytest are missing (the GPU machine), it installs the carried wheels
+(``.gpu-wheels/``) into a scratch folder and starts again with it on ``PYTHONPATH``."""
 
 import argparse
+import importlib.util
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import NoReturn
 
-from experiments.bench.gpu_check.bootstrap import ensure_dependencies
-
 OPTIONAL = ("compile", "ddp", "fused")
+PROJECT = Path(__file__).resolve().parents[3]
+WHEELS = Path(os.environ.get("OPTREPRO_GPU_WHEELS", PROJECT / ".gpu-wheels"))
+NEEDED = ("hydra", "omegaconf", "antlr4", "yaml", "pytest", "tqdm")
+MARK = "OPTREPRO_GPU_CHECK_BOOTSTRAPPED"
+
+
+def ensure_dependencies(argv: list[str]) -> None:
+    """Return when every needed module imports; else install the wheels and re-execute."""
+    absent = [name for name in NEEDED if importlib.util.find_spec(name) is None]
+    if not absent:
+        return
+    if os.environ.get(MARK):
+        sys.exit(f"error: still missing {', '.join(absent)} after installing {WHEELS}")
+    wheels = sorted(WHEELS.glob("*.whl"))
+    if not wheels:
+        build = "python -m scripts.gpu_check.wheels where there is a package index"
+        sys.exit(f"error: {', '.join(absent)} not installed and no wheels in {WHEELS}: {build}")
+    target = Path(tempfile.gettempdir()) / "optrepro-gpu-check-site"
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps",
+               "--no-compile", "--upgrade", "--target", str(target), *map(str, wheels)]  # fmt: skip
+    if subprocess.run(command).returncode != 0:
+        sys.exit(f"error: pip could not install {WHEELS} for Python {sys.version.split()[0]}")
+    paths = [str(target), str(PROJECT), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, MARK: "1", "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    print(f"installed {len(wheels)} wheels into {target}; starting again", flush=True)
+    os.execve(sys.executable, [sys.executable, "-m", "scripts.gpu_check", *argv], env)
 
 
 class OneLineErrors(argparse.ArgumentParser):
-    """A bad argument is one line on stderr and exit code 2, as everywhere in the suite."""
-
     def error(self, message: str) -> NoReturn:
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = OneLineErrors(
-        prog="python -m scripts.gpu_check", description="The GPU record: CUDA checks and figures."
-    )
-    parser.add_argument("--out", type=Path, help="folder for the section files (default: a new "
-                        "temporary folder)")  # fmt: skip
-    parser.add_argument("--record-dir", type=Path, help="folder for gpu-<date>.json/.md "
-                        "(default: results/bench on CUDA, --out without)")  # fmt: skip
-    parser.add_argument("--budget-s", type=float, help="seconds for all sections (default: 330 "
-                        "on CUDA, 600 for the tiny CPU run)")  # fmt: skip
-    parser.add_argument("--complete", action="store_true", help="a second attempt: keep the "
-                        "finished items of the same day's record in --record-dir and run only "
-                        "those it lacks, that broke or that ran out of time")  # fmt: skip
-    parser.add_argument(
-        "--include", default="", help=f"tiny CPU mode: also run {', '.join(OPTIONAL)}"
-    )
+    parser = OneLineErrors(prog="python -m scripts.gpu_check", description="The GPU record.")
+    parser.add_argument("--out", type=Path, help="section files (default: a temporary folder)")
+    parser.add_argument("--record-dir", type=Path, help="gpu-<date>.json/.md (default: "
+                        "results/bench on CUDA, --out without)")  # fmt: skip
+    parser.add_argument("--budget-s", type=float, help="seconds for all sections")
+    parser.add_argument("--complete", action="store_true", help="run only what the same day's "
+                        "record in --record-dir lacks, broke or ran out of time for")  # fmt: skip
+    parser.add_argument("--include", default="", help=f"tiny mode: also {', '.join(OPTIONAL)}")
     parser.add_argument("--cpu", action="store_true", help="the tiny CPU mode even with CUDA")
     args = parser.parse_args(argv)
     unknown = sorted(set(filter(None, args.include.split(","))) - set(OPTIONAL))
@@ -51,7 +67,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    """Run the check (see the package docstring); returns the exit code."""
     args = parse(argv)
     ensure_dependencies(argv)
     import torch  # after the dependencies are in place: the rest imports Hydra
@@ -61,17 +76,10 @@ def main(argv: list[str]) -> int:
         defaults,
         optimizer_step,
         packing,
+        record,
         throughput,
     )
-    from experiments.bench.gpu_check.plan import SECTIONS, Clock, Sizes
-    from experiments.bench.gpu_check.record import (
-        Section,
-        command_line,
-        kept_items,
-        machine,
-        write_json,
-    )
-    from experiments.bench.gpu_check.summary import markdown
+    from experiments.bench.gpu_check.plan import Clock, Sizes
 
     cuda = torch.cuda.is_available() and not args.cpu
     sizes = Sizes.for_mode(cuda, args.budget_s, frozenset(filter(None, args.include.split(","))))
@@ -80,33 +88,31 @@ def main(argv: list[str]) -> int:
     record_dir = args.record_dir or (Path("results/bench") if cuda else out)
     for folder in (out, record_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    clock, date, about = Clock(sizes.budget_s), time.strftime("%Y-%m-%d"), machine(cuda)
+    clock, date, about = Clock(sizes.budget_s), time.strftime("%Y-%m-%d"), record.machine(cuda)
     stem = f"gpu-{date}" + ("" if cuda else "-cpu-tiny")
-    earlier = None
-    if args.complete and (record_dir / f"{stem}.json").exists():
-        earlier = json.loads((record_dir / f"{stem}.json").read_text())
-    kept = kept_items(earlier, sizes.mode)
+    earlier_path = record_dir / f"{stem}.json"
+    earlier = (
+        json.loads(earlier_path.read_text()) if args.complete and earlier_path.exists() else None
+    )
+    kept = record.kept_items(earlier, sizes.mode)
     print(f"GPU check ({sizes.mode}, budget {sizes.budget_s:.0f} s) on {about['device']}: torch "
           f"{about['torch']}, CUDA {about['cuda']}; sections in {out}", flush=True)  # fmt: skip
     if not cuda:
         print("no CUDA: the same steps at tiny sizes on the CPU (no GPU figures)", flush=True)
     if args.complete and not kept:
-        print(
-            f"--complete: no {sizes.mode} record {record_dir / stem}.json to complete", flush=True
-        )
-    steps = {"correctness": correctness.run, "optimizer_step": optimizer_step.run,
-             "throughput": throughput.run, "packing": packing.run}  # fmt: skip
+        print(f"--complete: no {sizes.mode} record {earlier_path} to complete", flush=True)
     sections: dict[str, dict] = {}
-    for index, name in enumerate(SECTIONS, start=1):
+    steps = {"correctness": correctness.run, "optimizer_step": optimizer_step.run,
+             "throughput": throughput.run, "packing": packing.run,
+             "defaults": lambda section, *_: defaults.run(section, sizes, sections)}  # fmt: skip
+    for index, (name, step) in enumerate(steps.items(), start=1):
         print(f"[{clock.elapsed():6.1f} s] {name}", flush=True)
-        section = Section(out, index, name, sizes, clock, kept.get(name))
-        steps[name](section, sizes, device)
+        section = record.Section(out, index, name, sizes, clock, kept.get(name))
+        step(section, sizes, device)
         sections[name] = section.finish()
-    section = Section(out, len(SECTIONS) + 1, "defaults", sizes, clock)
-    section.run("CUDA defaults from the figures", lambda: defaults.decide(sizes, sections))
-    sections["defaults"] = section.finish()
-    record = {
-        "command": command_line(), "date": date, "mode": sizes.mode, "machine": about,
+    command = " ".join(["python", "-m", "scripts.gpu_check", *argv])
+    results = {
+        "command": command, "date": date, "mode": sizes.mode, "machine": about,
         "budget_s": sizes.budget_s, "wall_s": clock.elapsed(),
         "sizes": {key: sorted(value) if isinstance(value, frozenset) else value
                   for key, value in vars(sizes).items()},
@@ -114,8 +120,8 @@ def main(argv: list[str]) -> int:
         "earlier_runs": [*earlier.get("earlier_runs", []), earlier["command"]] if kept else [],
     }  # fmt: skip
     for folder in {record_dir.resolve(), out.resolve()}:
-        write_json(folder / f"{stem}.json", record)
-        (folder / f"{stem}.md").write_text(markdown(record))
+        record.write_json(folder / f"{stem}.json", results)
+        (folder / f"{stem}.md").write_text(record.markdown(results))
     print(f"[{clock.elapsed():6.1f} s] wrote {record_dir / stem}.json and .md", flush=True)
     statuses = {item["status"] for s in sections.values() for item in s["items"]}
     return 1 if {"fail", "error"} & statuses else 0
