@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from experiments.bench.gpu_check.loop_runs import SyncRecorder
-from experiments.bench.gpu_check.plan import NOT_IN_TINY, Sizes
+from experiments.bench.gpu_check.plan import NOT_IN_TINY, Clock, Sizes
 from experiments.bench.gpu_check.record import Section
 from experiments.bench.optimizer_step import (
     copy_bandwidth,
@@ -84,13 +84,13 @@ def medians(built: dict[str, torch.optim.Optimizer], rounds: int, cuda: bool) ->
 
 
 def figures(
-    name: str, sizes: Sizes, device: torch.device, copy: float | None, time_left: Callable
+    name: str, sizes: Sizes, device: torch.device, copy: float | None, until: float, clock: Clock
 ) -> dict:
     params = parameters_with_gradients(SHAPE_SETS[name](), device)
     numel = sum(p.numel() for p in params)
     built, records, left_out = {}, {}, []
     for label, factory in factories(sizes.runs("fused")).items():
-        if label.endswith("(fused)") and time_left() <= 0:
+        if label.endswith("(fused)") and clock.elapsed() >= until:
             left_out.append(label)
             continue
         try:
@@ -127,7 +127,6 @@ def figures(
 
 
 def run(section: Section, sizes: Sizes, device: torch.device) -> None:
-
     def bandwidth_item() -> dict:
         copy, inplace = copy_bandwidth(sizes.bandwidth_bytes // 4, device.type)
         return {"bytes_per_s": copy, "inplace_bytes_per_s": inplace,
@@ -137,14 +136,7 @@ def run(section: Section, sizes: Sizes, device: torch.device) -> None:
     copy = bandwidth["bytes_per_s"] if bandwidth else None
     clock, count = section.clock, len(sizes.shape_sets)
     start, window = clock.elapsed(), section.left()
-    for index, name in enumerate(sizes.shape_sets):
-        end = start + window * (index + 1) / count - ROUNDS_RESERVE_S
-
-        def time_left(end: float = end) -> float:
-            return end - clock.elapsed()
-
-        section.run(
-            f"optimizer step on {name} parameters",
-            lambda n=name, left=time_left: figures(n, sizes, device, copy, left),
-            needs_s=3,
-        )
+    for index, name in enumerate(sizes.shape_sets):  # fused paths compile within their share
+        until = start + window * (index + 1) / count - ROUNDS_RESERVE_S
+        figure = lambda n=name, u=until: figures(n, sizes, device, copy, u, clock)  # noqa: E731
+        section.run(f"optimizer step on {name} parameters", figure, needs_s=3)
