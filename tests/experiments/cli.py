@@ -125,10 +125,20 @@ class Workspace:
         module = [sys.executable, "-m", "experiments.train"]
         return [*module, *flags, f"runs_dir={self.runs_dir}", *rest]
 
-    def start(self, overrides: Sequence[str], env: dict[str, str] | None = None) -> Launched:
+    def torchrun_command(self, overrides: Sequence[str], ranks: int = 2) -> list[str]:
+        """The same run as ``ranks`` processes under ``torchrun --standalone``."""
+        module = [*self.command(overrides)[1:]]  # -m experiments.train <flags> <overrides>
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        return [*launcher, "--nproc_per_node", str(ranks), *module]
+
+    def start(
+        self, overrides: Sequence[str], env: dict[str, str] | None = None, ranks: int = 1
+    ) -> Launched:
+        """One process, or ``ranks`` > 1 processes started by torchrun."""
         stdout, stderr = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        command = self.command(overrides) if ranks == 1 else self.torchrun_command(overrides, ranks)
         process = subprocess.Popen(
-            self.command(overrides),
+            command,
             cwd=self.cwd,
             env=env if env is not None else train_env(),
             stdin=subprocess.DEVNULL,
@@ -140,6 +150,12 @@ class Workspace:
 
     def run(self, overrides: Sequence[str], env: dict[str, str] | None = None) -> Finished:
         return self.start(overrides, env).finish()
+
+    def torchrun(
+        self, overrides: Sequence[str], env: dict[str, str] | None = None, ranks: int = 2
+    ) -> Finished:
+        """The run on ``ranks`` data-parallel processes (gloo on CPU) through torchrun."""
+        return self.start(overrides, env, ranks=ranks).finish()
 
     def run_dirs(self) -> list[Path]:
         """Every run directory under ``runs_dir`` (those holding a ``config.yaml``)."""
@@ -174,6 +190,36 @@ def assert_same_run(run_dir: Path, reference: Path) -> None:
     times = [event["time"] for event in events]
     assert times == sorted(times), "time is cumulative across resumes"
     assert not (run_dir / TEMPORARY_CHECKPOINT).exists()
+
+
+def assert_trains_like(
+    run_dir: Path,
+    reference: Path,
+    *,
+    rel: float = 1e-5,
+    abs: float = 1e-6,  # noqa: A002 (pytest.approx's name)
+    same_epochs: bool = False,
+) -> dict[str, Any]:
+    """A run on several ranks trains like the one-process ``reference``: the same steps (and
+    epochs, with ``same_epochs``), every logged metric and every final parameter equal within
+    ``rel``/``abs`` (all-reduced sums differ from one process's in the last bits). Returns the
+    run's checkpoint for further checks."""
+    import pytest
+    import torch
+
+    got, expected = science(read_metrics(run_dir)), science(read_metrics(reference))
+    assert [event["step"] for event in got] == [event["step"] for event in expected]
+    if same_epochs:
+        assert [event["epoch"] for event in got] == [event["epoch"] for event in expected]
+    for event, wanted in zip(got, expected, strict=True):
+        assert event.keys() == wanted.keys()
+        for key in event.keys() - {"step", "epoch"}:
+            assert event[key] == pytest.approx(wanted[key], rel=rel, abs=abs), key
+    ours = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    theirs = torch.load(reference / "checkpoint.pt", weights_only=True)
+    for name, tensor in ours["model"].items():
+        torch.testing.assert_close(tensor, theirs["model"][name], rtol=rel, atol=abs)
+    return ours
 
 
 def count_lines(path: Path) -> int:
@@ -217,9 +263,23 @@ def wait_for_metrics(launched: Launched, lines: int) -> Path:
     return path
 
 
-def run_concurrently(jobs: Mapping[str, Callable[[], T]], workers: int = 2) -> dict[str, Future]:
+def run_concurrently(
+    jobs: Mapping[str, Callable[[], T]],
+    workers: int = 2,
+    in_this_thread: Mapping[str, Callable[[], T]] | None = None,
+) -> dict[str, Future]:
     """Run independent launches side by side (each test then reads its own ``result()``, which
-    re-raises that job's failure); returns when all are done. Two at a time: the CI has 2 cores."""
+    re-raises that job's failure); returns when all are done. Two at a time: the CI has 2 cores.
+    ``in_this_thread``: jobs run here (in-process runs, which install signal handlers, must run
+    in the main thread) while the pool's ``workers`` wait on their launches."""
+    futures: dict[str, Future] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
+        for name, job in (in_this_thread or {}).items():
+            here: Future = Future()
+            try:
+                here.set_result(job())
+            except Exception as error:  # re-raised by the test that reads it
+                here.set_exception(error)
+            futures[name] = here
     return futures

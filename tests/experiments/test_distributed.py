@@ -7,57 +7,36 @@ last, smaller batch is split 5/5) — and a run killed under DDP resumes on one 
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
-import torch
 
-from tests.experiments.cli import Workspace, read_metrics, science, train_env
+from tests.experiments.cli import Finished, Workspace, assert_trains_like, train_env
+from tests.runs_in_process import run_in_process
 
 RUN = ("task.epochs=2", "log_every=5", "checkpoint_every=20", "device=cpu", "deterministic=true")
 
 
-def torchrun(workspace: Workspace, *extra: str, **env: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += ["--nproc_per_node", "2", "-m", "experiments.train"]
-    command += [f"runs_dir={workspace.runs_dir}", *RUN, *extra]
-    return subprocess.run(
-        command,
-        cwd=workspace.cwd,
-        env=train_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def torchrun(workspace: Workspace, *extra: str, **env: str) -> Finished:
+    return workspace.torchrun([*RUN, *extra], env=train_env(**env))
 
 
-def assert_same_training(run_dir, reference) -> None:
-    got, expected = science(read_metrics(run_dir)), science(read_metrics(reference))
-    assert [e["step"] for e in got] == [e["step"] for e in expected]
-    assert [e["epoch"] for e in got] == [e["epoch"] for e in expected]
-    for event, wanted in zip(got, expected, strict=True):
-        assert event.keys() == wanted.keys()
-        for key in event.keys() - {"step", "epoch"}:
-            assert event[key] == pytest.approx(wanted[key], rel=1e-5, abs=1e-6), key
-    ours = torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]
-    theirs = torch.load(reference / "checkpoint.pt", weights_only=True)["model"]
-    for name, tensor in ours.items():
-        torch.testing.assert_close(tensor, theirs[name], rtol=1e-5, atol=1e-6)
+def assert_same_training(run_dir: Path, reference: Path) -> None:
+    assert_trains_like(run_dir, reference, same_epochs=True)
 
 
 @pytest.fixture(scope="module")
-def single(tmp_path_factory: pytest.TempPathFactory):
-    workspace = Workspace.create(tmp_path_factory.mktemp("single"))
-    done = workspace.run(RUN)
-    assert done.returncode == 0, done.describe()
+def single(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one-process run, in this process."""
+    done = run_in_process(tmp_path_factory.mktemp("single") / "runs", RUN)
+    assert done.returncode == 0 and done.run_dir is not None
     return done.run_dir
 
 
 def test_two_ranks_train_like_one_process_with_the_global_batch(tmp_path, single) -> None:
     workspace = Workspace.create(tmp_path)
     done = torchrun(workspace)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 0, done.describe()
     (run_dir,) = workspace.run_dirs()
     assert run_dir.relative_to(workspace.runs_dir).parts == single.parts[-5:]  # same identity
     summary = (run_dir / "summary.json").read_text()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 from experiments.metric_direction import metric_mode
 from optimizers.schedules import build_schedule
 from tests.data.tiny_datasets import CIFAR_FOLDER, write_cifar, write_imagenet
-from tests.experiments.cli import CONFIG_DIR, Workspace, read_metrics, read_summary, train_env
-from tests.runs_in_process import compose_config
+from tests.experiments.cli import CONFIG_DIR, Workspace, read_metrics, read_summary
+from tests.runs_in_process import InProcessRun, compose_config
 
 # The papers' recipes (docs/papers.md §2–3), written out independently of the config files.
 RECIPES = {
@@ -170,8 +171,9 @@ QUICK_SMOKE = {"cifar10_resnet20", "cifar10_lenet5"}
     "name",
     [n if n in QUICK_SMOKE else pytest.param(n, marks=pytest.mark.slow) for n in sorted(SMOKE)],
 )
-def test_recipe_runs_three_steps_on_tiny_data(name: str, tiny_data: Path, tmp_path: Path) -> None:
-    workspace = Workspace.create(tmp_path)
+def test_recipe_runs_three_steps_on_tiny_data(
+    name: str, tiny_data: Path, run_in_process: Callable[..., InProcessRun]
+) -> None:
     overrides = [
         f"task={name}",
         f"data_dir={tiny_data}",
@@ -181,9 +183,8 @@ def test_recipe_runs_three_steps_on_tiny_data(name: str, tiny_data: Path, tmp_pa
         "task.eval_batch_size=8",
         *SMOKE[name],
     ]
-    finished = workspace.run(overrides, env=train_env())
-    assert finished.returncode == 0, finished.describe()
-    assert finished.run_dir is not None
+    finished = run_in_process(*overrides)
+    assert finished.returncode == 0 and finished.run_dir is not None
     summary = read_summary(finished.run_dir)
     assert summary["status"] == "finished" and summary["steps"] == 3
     assert summary["headline"] == {"metric": "test/acc", "mode": "max"}

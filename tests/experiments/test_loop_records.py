@@ -5,6 +5,7 @@ average of the last parameter snapshots (checkpoint averaging, fairseq's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,17 @@ from omegaconf import OmegaConf
 from experiments.distributed import SINGLE_PROCESS
 from experiments.runs import snapshots
 from experiments.tasks.contract import Evaluation
-from tests.experiments.cli import Workspace, read_metrics, read_summary
+from tests.experiments.cli import read_metrics, read_summary
 from tests.experiments.sequence_task import build as build_sequence_task
-from tests.experiments.test_sequence_task import RUN, env
+from tests.experiments.test_sequence_task import RUN
+from tests.runs_in_process import InProcessRun
 
 
-def test_at_best_is_the_evaluation_with_the_best_selection_metric(workspace: Workspace) -> None:
-    done = workspace.run(("device=cpu", "task.epochs=4", "eval_every=10", "optimizer.lr=0.01"))
-    assert done.returncode == 0, done.describe()
+def test_at_best_is_the_evaluation_with_the_best_selection_metric(
+    run_in_process: Callable[..., InProcessRun],
+) -> None:
+    done = run_in_process("device=cpu", "task.epochs=4", "eval_every=10", "optimizer.lr=0.01")
+    assert done.returncode == 0 and done.run_dir is not None
     summary = read_summary(done.run_dir)
     evaluations = [e for e in read_metrics(done.run_dir) if "val/loss" in e]
     best = min(evaluations, key=lambda e: e["val/loss"])
@@ -33,10 +37,10 @@ def test_at_best_is_the_evaluation_with_the_best_selection_metric(workspace: Wor
 
 
 def test_checkpoint_averaging_evaluates_the_mean_of_the_last_snapshots(
-    workspace: Workspace,
+    run_in_process: Callable[..., InProcessRun],
 ) -> None:
-    done = workspace.run((*RUN, "task.updates=80", "+task.average_last=3"), env=env())
-    assert done.returncode == 0, done.describe()
+    done = run_in_process(*RUN, "task.updates=80", "+task.average_last=3")
+    assert done.returncode == 0 and done.run_dir is not None
     kept = snapshots.snapshot_paths(done.run_dir)
     assert len(kept) == 3, "only the last three snapshots stay"
     events = read_metrics(done.run_dir)

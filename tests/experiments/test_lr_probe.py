@@ -11,7 +11,7 @@ from experiments.lr_probe import LearningRateProbe
 from experiments.models.digits_cnn import DigitsCNN
 from experiments.report.lr_probe_figures import plot_run
 from optimizers import AdaBound, Adam, RAdam
-from tests.experiments.cli import Workspace, read_metrics
+from tests.experiments.cli import read_metrics
 from tests.report.command_line import run_script
 
 STEPS = 7
@@ -93,10 +93,9 @@ def test_radam_step_event_is_rho_t_and_r_t() -> None:
     assert event["diag/r_t"] == pytest.approx(r_t, rel=1e-9)
 
 
-def test_probe_in_a_run_and_its_figures(tmp_path) -> None:
-    workspace = Workspace.create(tmp_path)
-    done = workspace.run(["optimizer=radam", "diagnostics.lr_probe=true", "task.epochs=2"])
-    assert done.returncode == 0, done.describe()
+def test_probe_in_a_run_and_its_figures(tmp_path, run_in_process) -> None:
+    done = run_in_process("optimizer=radam", "diagnostics.lr_probe=true", "task.epochs=2")
+    assert done.returncode == 0 and done.run_dir is not None
     events = read_metrics(done.run_dir)
     probed = [e for e in events if "diag/lr_all/max" in e]
     assert [e["epoch"] for e in probed] == [1.0, 2.0]

@@ -30,9 +30,10 @@ def assert_pinned(run_dir) -> None:
     assert {key: final[key] for key in PINNED_FINAL} == pytest.approx(PINNED_FINAL, rel=1e-5)
 
 
-def test_a_tiny_run_reproduces_the_pinned_losses(workspace: Workspace) -> None:
-    done = workspace.run(RUN)
-    assert done.returncode == 0, done.describe()
+def test_a_tiny_run_reproduces_the_pinned_losses(run_in_process) -> None:
+    """In this process (``run_one``); the kill-and-resume test below is a real process."""
+    done = run_in_process(*RUN)
+    assert done.returncode == 0 and done.run_dir is not None
     assert_pinned(done.run_dir)
 
 

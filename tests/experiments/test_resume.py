@@ -101,8 +101,10 @@ def kill_points(
         name: partial(kill_and_relaunch, tmp_path_factory.mktemp(name), SHORT_RUN, fault)
         for name, fault in faults.items()
     }
-    jobs["reference"] = partial(reference_run, SHORT_RUN)
-    return run_concurrently(jobs)
+    # the in-process reference trains here while one launch at a time runs beside it
+    return run_concurrently(
+        jobs, workers=1, in_this_thread={"reference": partial(reference_run, SHORT_RUN)}
+    )
 
 
 @pytest.mark.parametrize("name", KILL_POINTS)

@@ -10,8 +10,6 @@ checkpoint); two ranks on gloo equal one process accumulating two batches per up
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,13 +19,14 @@ from tests.experiments.cli import (
     REPO_ROOT,
     Workspace,
     assert_same_run,
+    assert_trains_like,
     read_metrics,
     read_summary,
-    science,
     train_env,
 )
+from tests.runs_in_process import TEST_CONFIGS, run_in_process
 
-SEARCH_PATH = f"hydra.searchpath=[file://{REPO_ROOT / 'tests' / 'experiments' / 'configs'}]"
+SEARCH_PATH = f"hydra.searchpath=[file://{TEST_CONFIGS}]"
 RUN = (SEARCH_PATH, "task=tiny_sequence", "device=cpu", "log_every=1", "checkpoint_every=4")
 ACCUMULATING = (*RUN, "task.update_freq=2")
 
@@ -39,9 +38,11 @@ def env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def accumulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One uninterrupted single-process run accumulating two batches per update."""
-    done = Workspace.create(tmp_path_factory.mktemp("single")).run(ACCUMULATING, env=env())
-    assert done.returncode == 0, done.describe()
+    """One uninterrupted single-process run accumulating two batches per update (in this
+    process; the killed and the two-rank runs are real processes compared against it)."""
+    runs_dir = tmp_path_factory.mktemp("single") / "runs"
+    done = run_in_process(runs_dir, ACCUMULATING)  # its search path: the tests' configs
+    assert done.returncode == 0 and done.run_dir is not None
     return done.run_dir
 
 
@@ -84,22 +85,8 @@ def test_two_ranks_equal_one_process_accumulating_two_batches(
     tmp_path: Path, accumulated: Path
 ) -> None:
     workspace = Workspace.create(tmp_path)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += ["--nproc_per_node", "2", "-m", "experiments.train"]
-    command += [f"runs_dir={workspace.runs_dir}", *RUN]
-    done = subprocess.run(
-        command, cwd=workspace.cwd, env=env(), capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = workspace.torchrun(RUN, env=env())
+    assert done.returncode == 0, done.describe()
     (run_dir,) = workspace.run_dirs()
     assert read_summary(run_dir)["world_size"] == 2
-    ours, theirs = science(read_metrics(run_dir)), science(read_metrics(accumulated))
-    assert [event["step"] for event in ours] == [event["step"] for event in theirs]
-    for event, wanted in zip(ours, theirs, strict=True):
-        assert event.keys() == wanted.keys()
-        for key in event.keys() - {"step", "epoch"}:
-            assert event[key] == pytest.approx(wanted[key], rel=1e-5, abs=1e-6), key
-    mine = torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]
-    reference = torch.load(accumulated / "checkpoint.pt", weights_only=True)["model"]
-    for name, tensor in mine.items():
-        torch.testing.assert_close(tensor, reference[name], rtol=1e-5, atol=1e-6)
+    assert_trains_like(run_dir, accumulated)

@@ -5,14 +5,12 @@ resumes on one process."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.experiments.cli import Workspace, read_metrics, science, train_env
+from tests.experiments.cli import Finished, Workspace, assert_trains_like, train_env
 from tests.experiments.language_model.lm_configs import TINY_PTB, write_corpora
 
 NO_DROPOUT = tuple(
@@ -29,25 +27,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_corpora(tmp_path_factory.mktemp("corpora"))
 
 
-def torchrun(workspace: Workspace, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", "-m", "experiments.train",
-               f"runs_dir={workspace.runs_dir}", f"data_dir={data_dir}", *RUN]  # fmt: skip
-    return subprocess.run(command, cwd=workspace.cwd, env=train_env(**env), capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+def torchrun(workspace: Workspace, data_dir: Path, **env: str) -> Finished:
+    return workspace.torchrun([f"data_dir={data_dir}", *RUN], env=train_env(**env))
 
 
 def assert_same_training(run_dir: Path, reference: Path) -> None:
-    got, expected = science(read_metrics(run_dir)), science(read_metrics(reference))
-    assert [e["step"] for e in got] == [e["step"] for e in expected]
-    for event, wanted in zip(got, expected, strict=True):
-        assert event.keys() == wanted.keys()
-        for key in event.keys() - {"step", "epoch"}:
-            assert event[key] == pytest.approx(wanted[key], rel=1e-4, abs=1e-5), key
-    ours = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    ours = assert_trains_like(run_dir, reference, rel=1e-4, abs=1e-5)
     theirs = torch.load(reference / "checkpoint.pt", weights_only=True)
-    for name, tensor in ours["model"].items():
-        torch.testing.assert_close(tensor, theirs["model"][name], rtol=1e-4, atol=1e-5)
     for mine, single in zip(ours["task"]["hidden"], theirs["task"]["hidden"], strict=True):
         assert mine.shape[1] == 4  # every column of the batch, not rank 0's half
         torch.testing.assert_close(mine, single, rtol=1e-4, atol=1e-5)
@@ -65,7 +51,7 @@ def single(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_two_ranks_train_like_one_process(data_dir: Path, tmp_path: Path, single: Path) -> None:
     workspace = Workspace.create(tmp_path)
     done = torchrun(workspace, data_dir)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 0, done.describe()
     (run_dir,) = workspace.run_dirs()
     assert '"world_size": 2' in (run_dir / "summary.json").read_text()
     assert_same_training(run_dir, single)

@@ -23,6 +23,7 @@ from tests.experiments.language_model.lm_configs import (
     composed,
     write_corpora,
 )
+from tests.runs_in_process import run_in_process
 
 # RAdam language-model/train_1bw.py + recipes.md; AdaBelief PyTorch_Experiments/LSTM main.py +
 # run_all_layer{1,2,3}.py.
@@ -88,17 +89,27 @@ STEPS = 6
 
 
 def smoke(name: str, data_dir: Path, root: Path) -> dict[str, Path]:
-    workspace = Workspace.create(root)
-    finished = workspace.run([f"data_dir={data_dir}", "device=cpu", f"max_steps={STEPS}",
-                              "log_every=2", *SMOKE[name]])  # fmt: skip
-    assert finished.returncode == 0, finished.describe()
-    return {read_summary(path)["task"]: path for path in workspace.run_dirs()}
+    """The sweep (``-m``) as a real process; the single run in this process (``run_one``)."""
+    overrides = [f"data_dir={data_dir}", "device=cpu", f"max_steps={STEPS}", "log_every=2",
+                 *SMOKE[name]]  # fmt: skip
+    if "-m" in overrides:
+        workspace = Workspace.create(root)
+        finished = workspace.run(overrides)
+        assert finished.returncode == 0, finished.describe()
+        found = workspace.run_dirs()
+    else:
+        here = run_in_process(root / "runs", overrides)
+        assert here.returncode == 0 and here.run_dir is not None
+        found = [here.run_dir]
+    return {read_summary(path)["task"]: path for path in found}
 
 
 @pytest.fixture(scope="module")
 def smoke_runs(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     jobs = {name: partial(smoke, name, data_dir, tmp_path_factory.mktemp(name)) for name in SMOKE}
-    done = run_concurrently(jobs).values()
+    sweeps = {name: job for name, job in jobs.items() if "-m" in SMOKE[name]}
+    single = {name: job for name, job in jobs.items() if "-m" not in SMOKE[name]}
+    done = run_concurrently(sweeps, workers=1, in_this_thread=single).values()
     return {task: path for job in done for task, path in job.result().items()}
 
 

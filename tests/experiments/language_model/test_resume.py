@@ -22,6 +22,7 @@ from tests.experiments.cli import (
     train_env,
 )
 from tests.experiments.language_model.lm_configs import TINY_LM1B, TINY_PTB, write_corpora
+from tests.runs_in_process import run_in_process
 
 PTB_RUN = (
     "task=ptb_lstm1", *TINY_PTB, "optimizer=ntasgd", "optimizer.lr=4", "optimizer.nonmono=1",
@@ -46,8 +47,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def uninterrupted(root: Path, overrides: tuple[str, ...]) -> Path:
-    finished = Workspace.create(root).run(overrides)
-    assert finished.returncode == 0, finished.describe()
+    """The reference, in this process (the killed run beside it is a real process)."""
+    finished = run_in_process(root / "runs", overrides)
+    assert finished.returncode == 0 and finished.run_dir is not None
     return finished.run_dir
 
 
@@ -66,10 +68,11 @@ def killed_and_resumed(root: Path, overrides: tuple[str, ...], step: int) -> tup
 def pair(data_dir: Path, factory: pytest.TempPathFactory, run: tuple, kill: int) -> dict:
     overrides = (f"data_dir={data_dir}", *run)
     jobs: dict[str, Callable[[], object]] = {
-        "reference": partial(uninterrupted, factory.mktemp("reference"), overrides),
         "resumed": partial(killed_and_resumed, factory.mktemp("killed"), overrides, kill),
     }
-    return {name: future.result() for name, future in run_concurrently(jobs).items()}
+    here = {"reference": partial(uninterrupted, factory.mktemp("reference"), overrides)}
+    done = run_concurrently(jobs, workers=1, in_this_thread=here)
+    return {name: future.result() for name, future in done.items()}
 
 
 def test_a_ptb_run_killed_mid_epoch_resumes_exactly(

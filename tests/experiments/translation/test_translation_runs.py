@@ -6,8 +6,6 @@ against one process accumulating two buckets per update; bad input on the comman
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,10 +21,10 @@ from tests.experiments.cli import (
     Finished,
     Workspace,
     assert_same_run,
+    assert_trains_like,
     read_metrics,
     read_summary,
     run_concurrently,
-    science,
     train_env,
 )
 from tests.experiments.translation.corpus_files import write_iwslt14, write_wmt16
@@ -188,25 +186,11 @@ def test_two_ranks_equal_one_process_accumulating_two_buckets(
     tmp_path: Path, data_dir: Path, accumulated: Path
 ) -> None:
     workspace = Workspace.create(tmp_path)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-               "2", "-m", "experiments.train", f"runs_dir={workspace.runs_dir}",
-               *tiny_run(data_dir, "task.model.dropout=0.0")]  # fmt: skip
-    done = subprocess.run(
-        command, cwd=workspace.cwd, env=train_env(), capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = workspace.torchrun(tiny_run(data_dir, "task.model.dropout=0.0"))
+    assert done.returncode == 0, done.describe()
     (run_dir,) = workspace.run_dirs()
     assert read_summary(run_dir)["world_size"] == 2
-    ours, theirs = science(read_metrics(run_dir)), science(read_metrics(accumulated))
-    assert [e["step"] for e in ours] == [e["step"] for e in theirs]
-    for event, wanted in zip(ours, theirs, strict=True):
-        assert event.keys() == wanted.keys()
-        for key in event.keys() - {"step", "epoch"}:
-            assert event[key] == pytest.approx(wanted[key], rel=1e-5, abs=1e-6), key
-    mine = torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]
-    reference = torch.load(accumulated / "checkpoint.pt", weights_only=True)["model"]
-    for name, tensor in mine.items():
-        torch.testing.assert_close(tensor, reference[name], rtol=1e-5, atol=1e-6)
+    assert_trains_like(run_dir, accumulated)
 
 
 BAD_INPUT = {
