@@ -123,7 +123,6 @@ def test_cpu_mode_measures_every_figure(cpu_record) -> None:
     assert all(v["samples_per_s"] > 0 for v in grid["variants"].values())
     overhead = find(throughput, "resnet20: the loop against a bare loop")["details"]
     assert overhead["loop_s_per_update"] > 0 and overhead["bare_s_per_update"] > 0
-    assert find(throughput, "resnet20: implied time")["details"]["minutes"] > 0
     packing = record["sections"]["packing"]
     assert find(packing, "packed members equal")["status"] == "pass"
     assert find(packing, "element-wise optimizer steps")["status"] == "pass"
@@ -131,7 +130,7 @@ def test_cpu_mode_measures_every_figure(cpu_record) -> None:
     ratios = find(packing, "packing: ratios")["details"]["ratios"]
     assert ratios["2"]["packed_vs_processes"] > 0
     defaults = record["sections"]["defaults"]["items"][0]["details"]
-    assert {"bf16", "channels_last", "compile", "deterministic", "fused_optimizer"} <= set(defaults)
+    assert {"bf16", "channels_last", "compile", "fused_optimizer"} <= set(defaults)
 
 
 def test_a_bad_option_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ from experiments.models.cifar_resnet import resnet20
 from optimizers import RAdam
 
 REFERENCE_CAP_S = 25.0  # the float64 reference cases stop after this long
-DDP_ON_CPU = "; on the CPU the DDP tests are tests/experiments/test_distributed.py"
 
 
 def run(section: Section, sizes: Sizes, device: torch.device) -> None:
@@ -58,7 +57,8 @@ def run(section: Section, sizes: Sizes, device: torch.device) -> None:
         ("pytest: CUDA variants of the fused-path tests (compiled)", 30, lambda: optional(
             sizes, "fused", lambda: run_pytest("cuda and fused", pytest_s()))),
         ("DDP: 2 ranks (gloo, one GPU) train like one process", 20, lambda: optional(
-            sizes, "ddp", lambda: ddp("gloo"), DDP_ON_CPU)),
+            sizes, "ddp", lambda: ddp("gloo"),
+            "; on the CPU the DDP tests are tests/experiments/test_distributed.py")),
         ("DDP: 2 ranks with NCCL", None, lambda: ddp("nccl")),
     ]  # fmt: skip
     for name, needs_s, check in items:
@@ -76,19 +76,6 @@ def _relative(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     return float(difference / size.clamp_min(1e-30))
 
 
-def _step(model: torch.nn.Module, inputs, targets, precision: str, device) -> dict:
-    optimizer = RAdam(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-        logits = model(inputs).float()
-    loss = F.cross_entropy(logits, targets)
-    loss.backward()
-    grads = [p.grad.detach().clone() for p in model.parameters()]
-    optimizer.step()
-    params = [p.detach().clone() for p in model.parameters()]
-    buffers = [b.detach().clone() for b in model.buffers() if b.is_floating_point()]
-    return {"loss": [loss.detach()], "grads": grads, "params": params, "buffers": buffers}
-
-
 def compiled_step_equals_eager(device: torch.device, batch_size: int) -> dict:
     torch.manual_seed(0)
     base = resnet20().to(device)
@@ -98,7 +85,15 @@ def compiled_step_equals_eager(device: torch.device, batch_size: int) -> dict:
 
     def step(precision: str, compiled: bool) -> dict:
         model = torch.compile(copy.deepcopy(base)) if compiled else copy.deepcopy(base)
-        return _step(model, inputs, targets, precision, device)
+        optimizer = RAdam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            logits = model(inputs).float()
+        (loss := F.cross_entropy(logits, targets)).backward()
+        grads = [p.grad.detach().clone() for p in model.parameters()]
+        optimizer.step()
+        params = [p.detach().clone() for p in model.parameters()]
+        buffers = [b.detach().clone() for b in model.buffers() if b.is_floating_point()]
+        return {"loss": [loss.detach()], "grads": grads, "params": params, "buffers": buffers}
 
     eager32, compiled32 = step("fp32", False), step("fp32", True)
     eager16, compiled16 = step("bf16", False), step("bf16", True)
@@ -109,9 +104,8 @@ def compiled_step_equals_eager(device: torch.device, batch_size: int) -> dict:
             problems.append(f"fp32 {key}: {fp32[key]:.2e} > {FP32_TOLERANCE:g}")
         eager_error = _relative(eager16[key], eager32[key])
         compiled_error = _relative(compiled16[key], eager32[key])
-        bf16[key] = {"eager_bf16_vs_fp32": eager_error, "compiled_bf16_vs_fp32": compiled_error,
-                     "compiled_vs_eager_bf16": _relative(compiled16[key], eager16[key]),
-                     }  # fmt: skip
+        bf16[key] = {"eager_bf16_vs_fp32": eager_error, "compiled_bf16_vs_fp32": compiled_error}
+        bf16[key]["compiled_vs_eager_bf16"] = _relative(compiled16[key], eager16[key])
         if not compiled_error <= BF16_FACTOR * eager_error + BF16_SLACK:
             problems.append(f"bf16 {key}: {compiled_error:.2e} from fp32, eager {eager_error:.2e}")
     details = {

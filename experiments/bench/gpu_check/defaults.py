@@ -7,15 +7,9 @@ from experiments.bench.gpu_check.plan import Sizes
 from experiments.bench.gpu_check.record import Section
 from experiments.bench.train_throughput import CIFAR_STEPS_PER_EPOCH as STEPS_PER_EPOCH
 
-GAIN, DETERMINISM_COST, EPOCHS = 1.10, 0.05, 164
+GAIN, EPOCHS = 1.10, 164
 PAPERS_OVERRIDE = "task.precision=fp32 task.channels_last=false task.compile=false"
 RECIPE_PRESETS = ("sgd", "radam", "adamw_radam_paper", "adam", "adabound", "amsbound")
-AUTOTUNE = "true on CPU only; CUDA autotunes (deterministic=true restores bit-stable runs)"
-
-
-def _item(sections: dict, section: str, prefix: str) -> dict:
-    items = (sections.get(section) or {}).get("items", [])
-    return next((item for item in items if item["name"].startswith(prefix)), {})
 
 
 def switch_gain(grid: dict, switch: str) -> float | None:
@@ -30,32 +24,20 @@ def switch_gain(grid: dict, switch: str) -> float | None:
     return max(gains)[1] if gains else None
 
 
-def fused_gain(sections: dict) -> dict[str, Any]:
-    """foreach ms / fused ms per preset of the recipes, and the fused paths' syncs per step."""
-    found: dict[str, Any] = {}
-    for item in (sections.get("optimizer_step") or {}).get("items", []):
-        timed = item["details"].get("implementations") or {}
-        for preset in RECIPE_PRESETS:
-            foreach, fused = timed.get(f"{preset}(foreach)", {}), timed.get(f"{preset}(fused)", {})
-            if "median_ms" in foreach and "median_ms" in fused:
-                speedup = foreach["median_ms"] / fused["median_ms"]
-                syncs = fused.get("syncs_per_step")
-                found[f"{item['name']}: {preset}"] = {"speedup": speedup, "syncs_per_step": syncs}
-    return found
-
-
 def decide(sizes: Sizes, sections: dict[str, dict]) -> dict[str, Any]:
+    def item(section: str, prefix: str) -> dict:
+        items = (sections.get(section) or {}).get("items", [])
+        return next((i for i in items if i["name"].startswith(prefix)), {})
+
     def passed(prefix: str) -> bool:
-        return _item(sections, "correctness", prefix).get("status") == "pass"
+        return item("correctness", prefix).get("status") == "pass"
 
     def measured(prefix: str) -> dict | None:
-        item = _item(sections, "throughput", prefix)
-        return item["details"] if item.get("status") == "measured" else None
+        found = item("throughput", prefix)
+        return found["details"] if found.get("status") == "measured" else None
 
     decisions: dict[str, Any] = {"rule_gain": GAIN, "papers_fp32_override": PAPERS_OVERRIDE}
-    grid = measured("resnet20: pipelines")
-    if grid:
-        eager = grid["variants"][grid["fastest"]]["s_per_update"]
+    if grid := measured("resnet20: pipelines"):
         for switch, correct in (("bf16", passed("training loop: bf16")), ("channels_last", True)):
             gain = switch_gain(grid, switch)
             on = bool(gain and gain >= GAIN and correct)
@@ -64,18 +46,22 @@ def decide(sizes: Sizes, sections: dict[str, dict]) -> dict[str, Any]:
         decisions["compile"] = {"speedup": None, "correct": correct, "default_on_cuda": False,
                                 "why": "not measured"}  # fmt: skip
         if compiled:
+            eager = grid["variants"][grid["fastest"]]["s_per_update"]
             gain, cost = eager / compiled["s_per_update"], compiled["warmup_s"]
             saved = (eager - compiled["s_per_update"]) * EPOCHS * STEPS_PER_EPOCH
             on = gain >= GAIN and correct and saved > cost
             figures = {"speedup": gain, "compile_s": cost, "saved_per_164_epoch_run_s": saved}
             decisions["compile"] = {**figures, "correct": correct, "default_on_cuda": on}
-        decisions["deterministic"] = {"cost": None, "default": "unchanged (not measured)"}
-        if autotuned := measured("resnet20: deterministic=false"):
-            cost = eager / autotuned["s_per_update"] - 1
-            keep = cost < DETERMINISM_COST
-            default = "true everywhere" if keep else AUTOTUNE
-            decisions["deterministic"] = dict(cost=cost, keep_true_on_cuda=keep, default=default)
-    fused, fused_ok = fused_gain(sections), passed("pytest: CUDA variants of the fused")
+    fused: dict[str, Any] = {}  # foreach ms / fused ms per preset, and the fused syncs per step
+    for step_item in (sections.get("optimizer_step") or {}).get("items", []):
+        timed = step_item["details"].get("implementations") or {}
+        for preset in RECIPE_PRESETS:
+            foreach, fast = timed.get(f"{preset}(foreach)", {}), timed.get(f"{preset}(fused)", {})
+            if "median_ms" in foreach and "median_ms" in fast:
+                fused[f"{step_item['name']}: {preset}"] = {
+                    "speedup": foreach["median_ms"] / fast["median_ms"],
+                    "syncs_per_step": fast.get("syncs_per_step")}  # fmt: skip
+    fused_ok = passed("pytest: CUDA variants of the fused")
     synchronising = [key for key, value in fused.items() if value["syncs_per_step"]]
     faster = bool(fused) and min(value["speedup"] for value in fused.values()) > 1.0
     on = faster and fused_ok and not synchronising

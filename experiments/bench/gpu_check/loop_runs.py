@@ -11,7 +11,7 @@ import traceback
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from experiments.bench.gpu_check.record import Outcome, failed
 from experiments.bench.train_throughput import WithoutEvaluation, compose_task
 from experiments.distributed import SINGLE_PROCESS, World
 from experiments.loop import train
-from experiments.runs.prepare import PreparedRun, scratch_run
+from experiments.runs.prepare import scratch_run
 from experiments.runs.signals import StopSignals
 from experiments.tasks.cifar10 import train_source
 from experiments.tasks.classification import ClassificationTask, ready
@@ -49,9 +49,7 @@ ALLOWED = {  # where tests/experiments/test_host_reads.py allows host reads
 }
 
 
-def synthetic(
-    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
-) -> ClassificationTask:
+def synthetic(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World):
     """CIFAR-10 on ``cfg.synthetic_images`` random images (the real builder draws 50,000)."""
     generator = torch.Generator().manual_seed(seed)
     count = int(cfg.synthetic_images)
@@ -59,20 +57,17 @@ def synthetic(
     labels = torch.randint(0, 10, (count,), generator=generator)
     train = train_source(cfg, images, labels, seed=seed, device=device)
     test = CifarEvalBatches(images, labels, cfg.eval_batch_size, NORMALIZATIONS[cfg.normalization])
-    task = ClassificationTask(
+    return ready(ClassificationTask(
         model=instantiate(cfg.model), train=train, eval_sources={"test": test}, epochs=cfg.epochs,
         headline=cfg.headline, channels_last=bool(cfg.get("channels_last", False)),
-    )  # fmt: skip
-    return ready(task, device, world)
+    ), device, world)  # fmt: skip
 
 
 def base_overrides(sizes: Sizes) -> list[str]:
     """Hydra's own launcher (the default is a plugin the GPU machine lacks), the mode's batch."""
-    extra = ["launcher=inline", f"task.batch_size={sizes.batch_size}"]
-    if sizes.synthetic_images is None:
-        return extra
-    return [*extra, "task.build=experiments.bench.gpu_check.loop_runs.synthetic",
+    tiny = ["task.build=experiments.bench.gpu_check.loop_runs.synthetic",
             f"+task.synthetic_images={sizes.synthetic_images}"]  # fmt: skip
+    return ["launcher=inline", f"task.batch_size={sizes.batch_size}", *tiny * sizes.tiny]
 
 
 @functools.lru_cache(maxsize=4)
@@ -102,8 +97,7 @@ class LoopRun:
     def losses(self) -> list[float]:
         return [event["train/loss"] for event in self.events if "train/loss" in event]
 
-    def log_times(self) -> list[float]:
-        """Training time at each log point, stamped after the loop read the device."""
+    def log_times(self) -> list[float]:  # stamped after the loop read the device
         return [event["time"] for event in self.events if "train/loss" in event]
 
     def steady_s_per_update(self, warmup_windows: int) -> float:
@@ -111,12 +105,9 @@ class LoopRun:
         return (times[-1] - times[0]) / ((len(times) - 1) * self.log_every)
 
 
-def run_loop(
-    cfg: DictConfig, device: torch.device, *, evaluation: bool = True, finish: bool = True,
-    around: Callable[[PreparedRun], AbstractContextManager] | None = None,
-) -> LoopRun:  # fmt: skip
-    """One run of ``cfg.max_steps`` updates (``Outcome`` fail unless it finished, with
-    ``finish``); ``around(prepared)`` is entered around training."""
+def run_loop(cfg: DictConfig, device: torch.device, *, evaluation: bool = True,
+             finish: bool = True, around: Callable | None = None) -> LoopRun:  # fmt: skip
+    """One run (``Outcome`` fail unless it finished, with ``finish``), ``around(prepared)`` it."""
     seed_everything(cfg.seed, cfg.deterministic)
     wrap = None if evaluation else WithoutEvaluation
     built = build_run(cfg, SINGLE_PROCESS, device, synthetic=True, wrap_task=wrap)
@@ -135,9 +126,7 @@ def run_loop(
 def project_file(filename: str) -> str | None:
     """``filename`` relative to the project if in the suite's packages (not this check's)."""
     path = Path(filename).resolve()
-    if not path.is_relative_to(PROJECT):
-        return None
-    parts = path.relative_to(PROJECT).parts
+    parts = path.relative_to(PROJECT).parts if path.is_relative_to(PROJECT) else ("",)
     mine = parts[:3] == ("experiments", "bench", "gpu_check")
     return None if parts[0] not in PACKAGES or mine else "/".join(parts)
 
@@ -146,8 +135,7 @@ class SyncRecorder:
     """Every sync-debug warning with the update count and the project frames of its stack."""
 
     def __init__(self) -> None:
-        self.updates = 0
-        self.syncs: list[tuple[int, str | None, str]] = []
+        self.updates, self.syncs = 0, []
 
     def show(self, message, category, filename, lineno, file=None, line=None) -> None:
         if SYNC_MESSAGE not in str(message):
@@ -169,15 +157,12 @@ class SyncRecorder:
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             warnings.showwarning = self.show
-            if cuda:
-                torch.cuda.set_sync_debug_mode("warn")
+            torch.cuda.set_sync_debug_mode("warn") if cuda else None
             try:
                 yield
             finally:
-                if cuda:
-                    torch.cuda.set_sync_debug_mode("default")
-                if handle:
-                    handle.remove()
+                torch.cuda.set_sync_debug_mode("default") if cuda else None
+                handle.remove() if handle else None
 
 
 def no_sync_between_log_points(sizes: Sizes, device: torch.device) -> tuple[dict, LoopRun]:
@@ -215,9 +200,8 @@ def bf16_runs_finish(sizes: Sizes, device: torch.device, fp32: LoopRun) -> dict:
     for channels_last in ("false", "true"):
         overrides = ("task.precision=bf16", f"task.channels_last={channels_last}",
                      f"max_steps={steps}", f"log_every={sizes.loop_log_every}")  # fmt: skip
-        run = run_loop(
-            recipe_config(sizes, device, *overrides), device, evaluation=False, finish=False
-        )
+        cfg = recipe_config(sizes, device, *overrides)
+        run = run_loop(cfg, device, evaluation=False, finish=False)
         name = "bf16" + (" + channels_last" if channels_last == "true" else "")
         losses = run.losses()[: len(reference)]
         worst = max(abs(a - b) / abs(b) for a, b in zip(losses, reference, strict=True))

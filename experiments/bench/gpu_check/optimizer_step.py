@@ -14,12 +14,7 @@ from omegaconf import OmegaConf
 from experiments.bench.gpu_check.loop_runs import SyncRecorder
 from experiments.bench.gpu_check.plan import NOT_IN_TINY, Clock, Sizes
 from experiments.bench.gpu_check.record import Section
-from experiments.bench.optimizer_step import (
-    copy_bandwidth,
-    parameters_with_gradients,
-    rotating,
-    timed,
-)
+from experiments.bench.optimizer_step import parameters_with_gradients, rotating, timed
 from experiments.bench.parameter_shapes import SHAPE_SETS
 
 PRESETS = Path(__file__).resolve().parents[3] / "configs" / "optimizer"
@@ -83,9 +78,7 @@ def medians(built: dict[str, torch.optim.Optimizer], rounds: int, cuda: bool) ->
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def figures(
-    name: str, sizes: Sizes, device: torch.device, copy: float | None, until: float, clock: Clock
-) -> dict:
+def figures(name: str, sizes: Sizes, device: torch.device, until: float, clock: Clock) -> dict:
     params = parameters_with_gradients(SHAPE_SETS[name](), device)
     numel = sum(p.numel() for p in params)
     built, records, left_out = {}, {}, []
@@ -111,7 +104,6 @@ def figures(
         records[label].update(
             median_ms=1e3 * median, vs_torch_fused_adam=median / found[REFERENCE],
             bytes_per_s=moved, fraction_of_h200=moved / H200_BANDWIDTH,
-            fraction_of_copy_bandwidth=moved / copy if copy else None,
         )  # fmt: skip
     targets = {label: {"ratio": r["vs_torch_fused_adam"], "met": r["vs_torch_fused_adam"] <= 1.15}
                for label, r in records.items() if label.endswith("(fused)") and "median_ms" in r
@@ -127,16 +119,9 @@ def figures(
 
 
 def run(section: Section, sizes: Sizes, device: torch.device) -> None:
-    def bandwidth_item() -> dict:
-        copy, inplace = copy_bandwidth(sizes.bandwidth_bytes // 4, device.type)
-        return {"bytes_per_s": copy, "inplace_bytes_per_s": inplace,
-                "size_bytes": sizes.bandwidth_bytes, "status": "measured"}  # fmt: skip
-
-    bandwidth = section.run("copy bandwidth (dst.copy_(src), read + write)", bandwidth_item)
-    copy = bandwidth["bytes_per_s"] if bandwidth else None
     clock, count = section.clock, len(sizes.shape_sets)
     start, window = clock.elapsed(), section.left()
     for index, name in enumerate(sizes.shape_sets):  # fused paths compile within their share
         until = start + window * (index + 1) / count - ROUNDS_RESERVE_S
-        figure = lambda n=name, u=until: figures(n, sizes, device, copy, u, clock)  # noqa: E731
+        figure = lambda n=name, u=until: figures(n, sizes, device, u, clock)  # noqa: E731
         section.run(f"optimizer step on {name} parameters", figure, needs_s=3)

@@ -1,11 +1,10 @@
 """Section 4: should the suite pack runs? K ResNet-20 members trained as one model in one process
 (``torch.func``), checked against separate runs on the CPU, then samples/s of one run, K packed
-members, one run as a CUDA graph and K processes sharing the device (docs/gpu_check.md)."""
+members and K processes sharing the device (docs/gpu_check.md)."""
 
 import copy
 import itertools
 import multiprocessing
-import queue
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from torch.func import functional_call, stack_module_state
 import optimizers
 from data.cifar10.device_pipeline import DeviceCifarBatches
 from experiments.bench.gpu_check.plan import Sizes
-from experiments.bench.gpu_check.record import Outcome, Section, failed
+from experiments.bench.gpu_check.record import Section, failed
 from experiments.models.cifar_resnet import resnet20
 
 OptimizerFactory = Callable[[list[Tensor]], torch.optim.Optimizer]
@@ -33,17 +32,12 @@ BIT_CASES = {
 }
 
 
-def sgd(params: list[Tensor]) -> torch.optim.Optimizer:
-    """The ResNet-20 recipe's SGD baseline: lr 0.1, momentum 0.9, weight decay 1e-4."""
+def sgd(params: list[Tensor]) -> torch.optim.Optimizer:  # the ResNet-20 recipe's baseline
     return torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4, foreach=True)
 
 
 def members(count: int, seed: int) -> list[nn.Module]:
-    def member(index: int) -> nn.Module:
-        torch.manual_seed(seed + index)
-        return resnet20()
-
-    return [member(index) for index in range(count)]
+    return [(torch.manual_seed(seed + index), resnet20())[1] for index in range(count)]
 
 
 class PackedMembers:
@@ -90,12 +84,9 @@ def sources(count: int, images: int, batch: int, seed: int, device: torch.device
             for i in range(count)]  # fmt: skip
 
 
-def packed_matches_separate(
-    count: int, steps: int, batch: int, optimizer: OptimizerFactory, dtype: torch.dtype
-) -> dict:
+def packed_matches_separate(count: int, steps: int, batch: int, optimizer, dtype) -> dict:
     """Largest relative difference, packed against separate runs on the CPU in ``dtype``, of
-    each tensor, of each whole model, and of the losses (why float32 is judged by the whole
-    model: docs/gpu_check.md)."""
+    each tensor, of each whole model, and of the losses."""
     models = [model.to(dtype) for model in members(count, seed=10)]
     packed = PackedMembers(models, optimizer)
     optimizers = [optimizer(list(model.parameters())) for model in models]
@@ -118,16 +109,13 @@ def packed_matches_separate(
         difference = torch.cat([(got - expected).flatten() for got, expected in pairs])
         size = torch.cat([expected.flatten() for _, expected in pairs]).norm()
         whole = max(whole, float(difference.norm() / size))
-    return {"members": count, "steps": steps, "batch": batch, "dtype": str(dtype),
-            "worst_rel_tensor": worst, "worst_rel_model": whole, "worst_rel_loss": worst_loss,
-            }  # fmt: skip
+    worst_rel = {"worst_rel_tensor": worst, "worst_rel_model": whole, "worst_rel_loss": worst_loss}
+    return {"members": count, "steps": steps, "batch": batch, "dtype": str(dtype), **worst_rel}
 
 
-def elementwise_step_matches(
-    factory: OptimizerFactory, count: int, steps: int, device: torch.device
-) -> bool:
-    """Whether one optimizer on stacked K × … tensors gives bit for bit the K members' own
-    optimizers' parameters and state after ``steps`` steps of the same gradients."""
+def elementwise_step_matches(factory: OptimizerFactory, count: int, steps: int, device) -> bool:
+    """One optimizer on stacked K × … tensors gives bit for bit the members' own optimizers'
+    parameters and state."""
     generator = torch.Generator().manual_seed(4)
     shapes = [(16, 3, 3, 3), (16,), (10, 64), (10,)]
     stacked = [torch.randn((count, *s), generator=generator).to(device) for s in shapes]
@@ -144,10 +132,8 @@ def elementwise_step_matches(
             optimizer.step()
     for params, optimizer, i in runs[1:]:
         for param, stacked in zip(params, packed, strict=True):
-            state = runs[0][1].state[stacked].items()
-            pairs = [
-                (optimizer.state[param][k], v) for k, v in state if torch.is_tensor(v) and v.dim()
-            ]
+            state = [(k, v) for k, v in runs[0][1].state[stacked].items() if torch.is_tensor(v)]
+            pairs = [(optimizer.state[param][k], v) for k, v in state if v.dim()]
             if not all(torch.equal(mine, theirs[i]) for mine, theirs in [(param, stacked), *pairs]):
                 return False
     return True
@@ -169,37 +155,14 @@ def rate(samples: int, step: Callable, warmup: int, steps: int, device, ready=No
             "status": "measured"}  # fmt: skip
 
 
-def single_step(images: int, batch: int, device, seed: int = 0, graph: bool = False) -> Callable:
-    """One model's plain step, or its whole step (forward, backward, SGD) as a CUDA graph."""
+def single_step(images: int, batch: int, device, seed: int = 0) -> Callable:
     model = members(1, seed=seed)[0].to(device)
     optimizer = sgd(list(model.parameters()))
     (stream,) = sources(1, images, batch, seed=seed, device=device)
-    if not graph:
-        return lambda: separate_step(model, optimizer, *next(stream))
-    static_x, static_y = (tensor.clone() for tensor in next(stream))
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3):
-            separate_step(model, optimizer, static_x, static_y)
-    torch.cuda.current_stream().wait_stream(side)
-    replay = torch.cuda.CUDAGraph()
-    optimizer.zero_grad(set_to_none=True)
-    with torch.cuda.graph(replay):
-        F.cross_entropy(model(static_x), static_y).backward()
-        optimizer.step()
-
-    def step() -> None:
-        x, y = next(stream)
-        static_x.copy_(x)
-        static_y.copy_(y)
-        replay.replay()
-
-    return step
+    return lambda: separate_step(model, optimizer, *next(stream))
 
 
 def _worker(rank: int, shape: tuple, barrier, results) -> None:
-    """One of K processes: its warm-up, then its timed steps once all K are ready."""
     torch.set_num_threads(1)
     images, batch, warmup, steps, device = shape
     step = single_step(images, batch, device, seed=rank)
@@ -216,8 +179,6 @@ def processes_rate(count: int, shape: tuple, timeout_s: float) -> dict:
         worker.start()
     try:
         found = [results.get(timeout=timeout_s) for _ in workers]
-    except queue.Empty:
-        raise Outcome("error", f"{count} processes: no result within {timeout_s:.0f} s") from None
     finally:
         for worker in workers:
             worker.join(timeout=5)
@@ -229,7 +190,6 @@ def processes_rate(count: int, shape: tuple, timeout_s: float) -> dict:
 
 
 def equality() -> dict:
-    """2 members, 2 steps in float64 (each tensor), 1 step in float32 (the whole model)."""
     float64 = packed_matches_separate(2, 2, 4, sgd, torch.float64)
     float32 = packed_matches_separate(2, 1, 4, sgd, torch.float32)
     details = {"float64_2_steps": float64, "float32_1_step": float32,
@@ -254,8 +214,7 @@ def decision(rates: dict, sizes: Sizes) -> dict:
         return packed / base if packed and base else None
 
     ratios = {count: {"packed_vs_processes": ratio(count, f"processes_{count}"),
-                      "packed_vs_one_run": ratio(count, "single"),
-                      "packed_vs_cuda_graph_run": ratio(count, "graph")}
+                      "packed_vs_one_run": ratio(count, "single")}
               for count in sizes.members}  # fmt: skip
     measured = [r["packed_vs_processes"] for r in ratios.values() if r["packed_vs_processes"]]
     verdict = "undecided" if not measured else (
@@ -276,11 +235,6 @@ def run(section: Section, sizes: Sizes, device: torch.device) -> None:
         found = section.run(name, item, needs_s=needs_s)
         rates[key] = found and found["samples_per_s"]
 
-    def graph() -> dict:
-        if device.type != "cuda":
-            raise Outcome("skipped", "CUDA-only")
-        return rate(batch, single_step(images, batch, device, graph=True), *timing)
-
     def packed(count: int) -> dict:
         model = PackedMembers([m.to(device) for m in members(count, seed=0)], sgd)
         streams = sources(count, images, batch, seed=0, device=device)
@@ -293,7 +247,6 @@ def run(section: Section, sizes: Sizes, device: torch.device) -> None:
     measure("single", "one run: samples/s", single, None)
     for k in sizes.members:
         measure(f"packed_{k}", f"{k} packed members: samples/s of all", lambda k=k: packed(k))
-    measure("graph", "one run as a CUDA graph: samples/s", graph)
     for k in sizes.members:
         measure(f"processes_{k}", f"{k} separate processes sharing the device: samples/s of all",
                 lambda k=k: processes(k), 10)  # fmt: skip

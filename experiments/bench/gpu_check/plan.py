@@ -23,7 +23,6 @@ class Sizes:
     pytest_timeout_s: float = 90.0
     shape_sets: tuple[str, ...] = ("resnet18", "transformer_iwslt")
     step_rounds: int = 50  # timed optimizer steps per implementation (alternating)
-    bandwidth_bytes: int = 2 << 30  # buffer of the copy-bandwidth measurement
     synthetic_images: int | None = None  # None: the recipe's real 50,000
     batch_size: int = 128
     throughput_steps: int = 150  # updates per timed run (the first windows are warm-up)
@@ -42,16 +41,14 @@ class Sizes:
         return not self.tiny or step in self.include
 
     @classmethod
-    def for_mode(
-        cls, cuda: bool, budget_s: float | None = None, include: frozenset[str] = frozenset()
-    ) -> "Sizes":
+    def for_mode(cls, cuda: bool, budget_s: float | None = None, include=frozenset()) -> "Sizes":
         sizes = cls(include=include) if cuda else cls(include=include, **TINY)
         return replace(sizes, budget_s=budget_s or sizes.budget_s)
 
 
 TINY = dict(mode="cpu-tiny", budget_s=600.0, reference_cases=2, pipeline_images=810,
             loop_steps=8, loop_log_every=4, pytest_timeout_s=300.0, shape_sets=("resnet20",),
-            step_rounds=4, bandwidth_bytes=4 << 20, synthetic_images=48, batch_size=8,
+            step_rounds=4, synthetic_images=48, batch_size=8,
             throughput_steps=6, throughput_repeats=1, overhead_steps=2, members=(2,),
             packing_steps=3, packing_warmup=1)  # fmt: skip
 

@@ -1,6 +1,8 @@
 """The check's files: one JSON per section, rewritten after every item (docs/gpu_check.md), the
 machine's description, and the Markdown summary of the final record."""
 
+import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -26,29 +28,22 @@ class Outcome(Exception):
 
 
 def failed(details: dict[str, Any], problems: list[str | bool]) -> dict[str, Any]:
-    """``details`` as a failure naming the true ``problems`` (``cond and why``), else a pass."""
     problems = [problem for problem in problems if problem]
     return {**details, "status": "fail", "why": "; ".join(problems)} if problems else details
 
 
 def optional(sizes: Sizes, step: str, check: Callable[[], dict], note: str = "") -> dict:
-    """``check()`` where the step runs (always on CUDA, with ``--include`` in the tiny mode)."""
     if not sizes.runs(step):
         raise Outcome("skipped", NOT_IN_TINY.format(step=step) + note)
     return check()
 
 
 def machine(cuda: bool) -> dict[str, Any]:
-    try:
-        import triton
-
-        triton_version = triton.__version__
-    except ImportError:
-        triton_version = None
+    triton = importlib.util.find_spec("triton") and importlib.import_module("triton").__version__
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     found = {"python": platform.python_version(), "torch": torch.__version__,
              "cuda": torch.version.cuda, "cudnn": cudnn, "cpu_count": os.cpu_count(),
-             "platform": platform.platform(), "triton": triton_version}  # fmt: skip
+             "platform": platform.platform(), "triton": triton or None}  # fmt: skip
     if not cuda:
         return {**found, "device": f"cpu ({platform.processor() or platform.machine()})"}
     p = torch.cuda.get_device_properties(0)
@@ -77,10 +72,8 @@ def kept_items(record: dict[str, Any] | None, mode: str) -> dict[str, dict[str, 
 class Section:
     """One section's items in ``<out>/<index>-<name>.json``; ``kept`` items are copied, not run."""
 
-    def __init__(
-        self, out: Path, index: int, name: str, sizes: Sizes, clock: Clock,
-        kept: dict[str, dict] | None = None,
-    ) -> None:  # fmt: skip
+    def __init__(self, out: Path, index: int, name: str, sizes: Sizes, clock: Clock,
+                 kept: dict[str, dict] | None = None) -> None:  # fmt: skip
         self.path = out / f"{index}-{name.replace('_', '-')}.json"
         self.name, self.sizes, self.clock, self.kept = name, sizes, clock, kept or {}
         self.items: list[dict[str, Any]] = []
@@ -107,12 +100,9 @@ class Section:
         print(f"  [{status:8}] {name} ({wall_s:.1f} s){': ' + why if why else ''}", flush=True)
         self.write()
 
-    def run(
-        self, name: str, item: Callable[[], dict[str, Any]], *, needs_s: float | None = None
-    ) -> dict[str, Any] | None:
-        """Run one item unless fewer than ``needs_s`` seconds of the section's share are left.
-        It returns its details (``status``/``why`` keys optional) or raises ``Outcome``; any
-        other exception is recorded as ``error``. Returns the details, None if it did not finish."""
+    def run(self, name: str, item: Callable[[], dict], *, needs_s: float | None = None):
+        """The item's details (``status``/``why`` optional; ``Outcome`` or any exception recorded),
+        unless fewer than ``needs_s`` seconds of the share are left; None if it did not finish."""
         if name in self.kept:
             self.add(**{"wall_s": 0.0, **self.kept[name]})
             return dict(self.kept[name]["details"]) or None
@@ -160,10 +150,8 @@ def markdown(record: dict[str, Any]) -> str:
         lines += ["", f"## {name}" + ("" if section.get("complete") else " (cut off)"), ""]
         for item in section.get("items", []):
             why = f" — {item['why']}" if item.get("why") else ""
-            figures = _scalars(item["details"])
-            lines.append(
-                f"- **{item['status']}** {item['name']}{why}" + (f": {figures}" * bool(figures))
-            )
+            figures = ": " + _scalars(item["details"]) if _scalars(item["details"]) else ""
+            lines.append(f"- **{item['status']}** {item['name']}{why}{figures}")
             for key, value in item["details"].items():
                 if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
                     lines += [f"  - {key} {sub}: {_scalars(v)}" for sub, v in value.items()]

@@ -4,6 +4,7 @@ Hydra, PyYAML or pytest are missing (the GPU machine), it installs the carried w
 (``.gpu-wheels/``) into a scratch folder and starts again with it on ``PYTHONPATH``."""
 
 import argparse
+import importlib
 import importlib.util
 import json
 import os
@@ -12,7 +13,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import NoReturn
 
 OPTIONAL = ("compile", "ddp", "fused")
 PROJECT = Path(__file__).resolve().parents[3]
@@ -29,28 +29,20 @@ def ensure_dependencies(argv: list[str]) -> None:
     if os.environ.get(MARK):
         sys.exit(f"error: still missing {', '.join(absent)} after installing {WHEELS}")
     wheels = sorted(WHEELS.glob("*.whl"))
-    if not wheels:
-        build = "python -m scripts.gpu_check.wheels where there is a package index"
-        sys.exit(f"error: {', '.join(absent)} not installed and no wheels in {WHEELS}: {build}")
     target = Path(tempfile.gettempdir()) / "optrepro-gpu-check-site"
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps",
                "--no-compile", "--upgrade", "--target", str(target), *map(str, wheels)]  # fmt: skip
     if subprocess.run(command).returncode != 0:
-        sys.exit(f"error: pip could not install {WHEELS} for Python {sys.version.split()[0]}")
+        build = "python -m scripts.gpu_check.wheels builds them where there is a package index"
+        sys.exit(f"error: no wheels for {', '.join(absent)} installed from {WHEELS}: {build}")
     paths = [str(target), str(PROJECT), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, MARK: "1", "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     print(f"installed {len(wheels)} wheels into {target}; starting again", flush=True)
     os.execve(sys.executable, [sys.executable, "-m", "scripts.gpu_check", *argv], env)
 
 
-class OneLineErrors(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = OneLineErrors(prog="python -m scripts.gpu_check", description="The GPU record.")
+    parser = argparse.ArgumentParser(prog="python -m scripts.gpu_check")
     parser.add_argument("--out", type=Path, help="section files (default: a temporary folder)")
     parser.add_argument("--record-dir", type=Path, help="gpu-<date>.json/.md (default: "
                         "results/bench on CUDA, --out without)")  # fmt: skip
@@ -60,9 +52,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--include", default="", help=f"tiny mode: also {', '.join(OPTIONAL)}")
     parser.add_argument("--cpu", action="store_true", help="the tiny CPU mode even with CUDA")
     args = parser.parse_args(argv)
-    unknown = sorted(set(filter(None, args.include.split(","))) - set(OPTIONAL))
-    if unknown:
-        parser.error(f"--include {','.join(unknown)}: choose from {', '.join(OPTIONAL)}")
+    if unknown := sorted(set(filter(None, args.include.split(","))) - set(OPTIONAL)):
+        choose = f"choose from {', '.join(OPTIONAL)}"
+        print(f"error: --include {','.join(unknown)}: {choose}", file=sys.stderr)
+        sys.exit(2)
     return args
 
 
@@ -71,14 +64,7 @@ def main(argv: list[str]) -> int:
     ensure_dependencies(argv)
     import torch  # after the dependencies are in place: the rest imports Hydra
 
-    from experiments.bench.gpu_check import (
-        correctness,
-        defaults,
-        optimizer_step,
-        packing,
-        record,
-        throughput,
-    )
+    from experiments.bench.gpu_check import record
     from experiments.bench.gpu_check.plan import Clock, Sizes
 
     cuda = torch.cuda.is_available() and not args.cpu
@@ -91,24 +77,20 @@ def main(argv: list[str]) -> int:
     clock, date, about = Clock(sizes.budget_s), time.strftime("%Y-%m-%d"), record.machine(cuda)
     stem = f"gpu-{date}" + ("" if cuda else "-cpu-tiny")
     earlier_path = record_dir / f"{stem}.json"
-    earlier = (
-        json.loads(earlier_path.read_text()) if args.complete and earlier_path.exists() else None
-    )
+    complete = args.complete and earlier_path.exists()
+    earlier = json.loads(earlier_path.read_text()) if complete else None
     kept = record.kept_items(earlier, sizes.mode)
     print(f"GPU check ({sizes.mode}, budget {sizes.budget_s:.0f} s) on {about['device']}: torch "
           f"{about['torch']}, CUDA {about['cuda']}; sections in {out}", flush=True)  # fmt: skip
     if not cuda:
         print("no CUDA: the same steps at tiny sizes on the CPU (no GPU figures)", flush=True)
-    if args.complete and not kept:
-        print(f"--complete: no {sizes.mode} record {earlier_path} to complete", flush=True)
     sections: dict[str, dict] = {}
-    steps = {"correctness": correctness.run, "optimizer_step": optimizer_step.run,
-             "throughput": throughput.run, "packing": packing.run,
-             "defaults": lambda section, *_: defaults.run(section, sizes, sections)}  # fmt: skip
-    for index, (name, step) in enumerate(steps.items(), start=1):
+    names = ("correctness", "optimizer_step", "throughput", "packing", "defaults")
+    for index, name in enumerate(names, start=1):
         print(f"[{clock.elapsed():6.1f} s] {name}", flush=True)
         section = record.Section(out, index, name, sizes, clock, kept.get(name))
-        step(section, sizes, device)
+        step = importlib.import_module(f"experiments.bench.gpu_check.{name}").run
+        step(section, sizes, sections if name == "defaults" else device)
         sections[name] = section.finish()
     command = " ".join(["python", "-m", "scripts.gpu_check", *argv])
     results = {
