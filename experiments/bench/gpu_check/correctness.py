@@ -1,5 +1,4 @@
-"""Section 1, correctness on the device, cheapest first (docs/gpu_check.md); among the checks, a
-``torch.compile``d training step of ResNet-20 against the eager step in fp32 and under bf16."""
+"""Section 1: correctness on the device, cheapest first (docs/gpu_check.md)."""
 
 import copy
 

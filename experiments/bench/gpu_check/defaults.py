@@ -1,5 +1,4 @@
-"""Section 5: the CUDA defaults the figures support, each switch by the fixed rule of
-docs/gpu_check.md (ResNet-20 figures; fused steps from the recipes' presets)."""
+"""Section 5: the CUDA defaults the figures support, by the rules of docs/gpu_check.md."""
 
 from typing import Any
 
@@ -13,7 +12,6 @@ RECIPE_PRESETS = ("sgd", "radam", "adamw_radam_paper", "adam", "adabound", "amsb
 
 
 def switch_gain(grid: dict, switch: str) -> float | None:
-    """Best variant with ``switch`` over the same variant without it."""
     variants, gains = grid["variants"], []
     for name, figure in variants.items():
         parts = name.split("/")

@@ -1,6 +1,4 @@
-"""The device-resident CIFAR-10 pipeline and the optimizers on the device (docs/gpu_check.md):
-the CPU pipeline's batches, the augmentation distribution (decoded from coordinate images), exact
-resume; the float64 reference cases, and ``state_dict`` moved CPU → device → CPU mid-run."""
+"""The device CIFAR-10 pipeline and the optimizers on the device (docs/gpu_check.md)."""
 
 import io
 import math
@@ -21,9 +19,10 @@ CELLS = 81
 P_MIN = 1e-3
 
 
-def random_images(count: int, seed: int) -> Tensor:
+def random_cifar(count: int, seed: int) -> tuple[Tensor, Tensor]:
     generator = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    images = torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    return images, torch.randint(0, 10, (count,), generator=generator)
 
 
 def decode(batch: Tensor) -> tuple[Tensor, Tensor]:
@@ -78,8 +77,7 @@ def augmentation_distribution(device: torch.device, count: int) -> dict:
 
 
 def same_batches_as_cpu(device: torch.device) -> dict:
-    """Every batch of two epochs on the device equals the CPU pipeline's (same seed)."""
-    images, labels = random_images(300, seed=5), torch.arange(300)
+    images, labels = random_cifar(300, seed=5)[0], torch.arange(300)
     on_device = DeviceCifarBatches(images, labels, 64, seed=7, device=device)
     on_cpu = DeviceCifarBatches(images, labels, 64, seed=7, device=torch.device("cpu"))
     worst, batches = 0.0, 0
@@ -94,8 +92,7 @@ def same_batches_as_cpu(device: torch.device) -> dict:
 
 
 def exact_resume(device: torch.device) -> dict:
-    """``batches(epoch, start)`` equals the full epoch's batches from ``start`` on."""
-    images, labels = random_images(45, seed=3), torch.arange(45)
+    images, labels = random_cifar(45, seed=3)[0], torch.arange(45)
 
     def batches(epoch: int, start: int = 0) -> list:
         source = DeviceCifarBatches(images, labels, 8, seed=21, device=device)
@@ -150,8 +147,7 @@ def reference_on_device(device: torch.device, limit: int | None, time_left: Call
 
 
 def _trajectory(name: str, legs: list[tuple[torch.device, dict]]) -> list[torch.Tensor]:
-    """``MOVE_STEPS`` steps; at each of ``MOVES`` the parameters move to the next leg's device
-    and a new optimizer with that leg's keywords loads the moved ``state_dict``."""
+    """At each of ``MOVES`` a new optimizer on the next leg's device loads the moved state."""
     shapes = [(6, 3, 3, 3), (6,), (10, 12), ()]
     generator = torch.Generator().manual_seed(2)
     params = [torch.randn(shape, generator=generator) for shape in shapes]
@@ -180,8 +176,6 @@ def _trajectory(name: str, legs: list[tuple[torch.device, dict]]) -> list[torch.
 
 
 def state_dict_moves(device: torch.device, fused: bool) -> dict:
-    """Each case moved CPU → device → CPU against the CPU alone; with ``fused`` also RAdam with
-    its fused step on the device leg."""
     cpu = torch.device("cpu")
     cases = [(name, kwargs, kwargs) for name, kwargs in MOVE_CASES]
     if fused:

@@ -1,6 +1,4 @@
-"""The real training loop in this process on the ResNet-20 recipe with synthetic data, and its
-checks: no synchronisation between log points (each sync-debug warning attributed to the loop
-function it came from) and bf16 runs that finish (docs/gpu_check.md)."""
+"""The real training loop in process, its sync check and bf16 runs (docs/gpu_check.md)."""
 
 import copy
 import functools
@@ -24,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from data.cifar10.augment import NORMALIZATIONS
 from data.cifar10.loader_pipeline import CifarEvalBatches
 from experiments.assembly import build_run
+from experiments.bench.gpu_check.device_checks import random_cifar
 from experiments.bench.gpu_check.plan import Sizes
 from experiments.bench.gpu_check.record import Outcome, failed
 from experiments.bench.train_throughput import WithoutEvaluation, compose_task
@@ -51,10 +50,7 @@ ALLOWED = {  # where tests/experiments/test_host_reads.py allows host reads
 
 def synthetic(cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World):
     """CIFAR-10 on ``cfg.synthetic_images`` random images (the real builder draws 50,000)."""
-    generator = torch.Generator().manual_seed(seed)
-    count = int(cfg.synthetic_images)
-    images = torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=generator)
-    labels = torch.randint(0, 10, (count,), generator=generator)
+    images, labels = random_cifar(int(cfg.synthetic_images), seed)
     train = train_source(cfg, images, labels, seed=seed, device=device)
     test = CifarEvalBatches(images, labels, cfg.eval_batch_size, NORMALIZATIONS[cfg.normalization])
     return ready(ClassificationTask(
@@ -94,14 +90,11 @@ class LoopRun:
     def finished(self) -> bool:
         return self.code == 0 and self.summary["status"] == "finished"
 
-    def losses(self) -> list[float]:
-        return [event["train/loss"] for event in self.events if "train/loss" in event]
-
-    def log_times(self) -> list[float]:  # stamped after the loop read the device
-        return [event["time"] for event in self.events if "train/loss" in event]
+    def logged(self, key: str) -> list[float]:  # "time" is stamped after the device was read
+        return [event[key] for event in self.events if "train/loss" in event]
 
     def steady_s_per_update(self, warmup_windows: int) -> float:
-        times = self.log_times()[warmup_windows:]
+        times = self.logged("time")[warmup_windows:]
         return (times[-1] - times[0]) / ((len(times) - 1) * self.log_every)
 
 
@@ -124,7 +117,6 @@ def run_loop(cfg: DictConfig, device: torch.device, *, evaluation: bool = True,
 
 
 def project_file(filename: str) -> str | None:
-    """``filename`` relative to the project if in the suite's packages (not this check's)."""
     path = Path(filename).resolve()
     parts = path.relative_to(PROJECT).parts if path.is_relative_to(PROJECT) else ("",)
     mine = parts[:3] == ("experiments", "bench", "gpu_check")
@@ -146,13 +138,10 @@ class SyncRecorder:
         where = f"{frames[-1][0]}:{frames[-1][1].lineno} {frames[-1][1].name}" if frames else "?"
         self.syncs.append((self.updates, allowed, where))
 
-    def count(self, *_: object) -> None:
-        self.updates += 1
-
     @contextmanager
     def watching(self, device: torch.device, optimizer=None) -> Iterator[None]:
-        """Sync-debug warnings recorded (CUDA only); ``optimizer``'s steps counted."""
-        handle = optimizer.register_step_post_hook(self.count) if optimizer else None
+        count = lambda *_: setattr(self, "updates", self.updates + 1)  # noqa: E731
+        handle = optimizer.register_step_post_hook(count) if optimizer else None
         cuda = device.type == "cuda"
         with warnings.catch_warnings():
             warnings.simplefilter("always")
@@ -167,9 +156,8 @@ class SyncRecorder:
 
 def no_sync_between_log_points(sizes: Sizes, device: torch.device) -> tuple[dict, LoopRun]:
     """The check's details, and the run (its losses are bf16_runs_finish's fp32 reference)."""
-    steps, log_every = f"max_steps={sizes.loop_steps}", f"log_every={sizes.loop_log_every}"
-    recorder = SyncRecorder()
-    cfg = recipe_config(sizes, device, steps, log_every)
+    recorder, steps = SyncRecorder(), f"max_steps={sizes.loop_steps}"
+    cfg = recipe_config(sizes, device, steps, f"log_every={sizes.loop_log_every}")
     run = run_loop(cfg, device, around=lambda run: recorder.watching(device, run.optimizer))
     outside = Counter(where for _, allowed, where in recorder.syncs if allowed is None)
     at_updates = sorted({update for update, allowed, _ in recorder.syncs if allowed is None})
@@ -193,9 +181,8 @@ def no_sync_between_log_points(sizes: Sizes, device: torch.device) -> tuple[dict
 
 
 def bf16_runs_finish(sizes: Sizes, device: torch.device, fp32: LoopRun) -> dict:
-    """bf16 runs (channels_last off, on): finite, within 5 % of fp32's losses, not equal."""
     steps = min(sizes.loop_steps, 6 * sizes.loop_log_every)
-    reference = fp32.losses()[: steps // sizes.loop_log_every]
+    reference = fp32.logged("train/loss")[: steps // sizes.loop_log_every]
     results, problems = {}, []
     for channels_last in ("false", "true"):
         overrides = ("task.precision=bf16", f"task.channels_last={channels_last}",
@@ -203,7 +190,7 @@ def bf16_runs_finish(sizes: Sizes, device: torch.device, fp32: LoopRun) -> dict:
         cfg = recipe_config(sizes, device, *overrides)
         run = run_loop(cfg, device, evaluation=False, finish=False)
         name = "bf16" + (" + channels_last" if channels_last == "true" else "")
-        losses = run.losses()[: len(reference)]
+        losses = run.logged("train/loss")[: len(reference)]
         worst = max(abs(a - b) / abs(b) for a, b in zip(losses, reference, strict=True))
         results[name] = {"status": run.summary["status"], "losses": losses,
                          "worst_rel_to_fp32": worst}  # fmt: skip

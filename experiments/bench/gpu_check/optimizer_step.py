@@ -1,5 +1,4 @@
-"""Section 2: the optimizer step of every preset against ``torch.optim.Adam(fused=True)``, timed
-with CUDA events in alternating rounds (docs/gpu_check.md)."""
+"""Section 2: every preset's optimizer step against torch's fused Adam (docs/gpu_check.md)."""
 
 import functools
 import inspect
@@ -24,18 +23,16 @@ FUSED_ORDER = ("adam", "radam", "adabound", "amsgrad", "amsbound", "adam_2k", "a
                "adamw_radam_paper", "adam_eps", "radam_paper_threshold", "radam_skip",
                "radam_torch", "sgd", "adagrad", "rmsprop")  # fmt: skip
 REFERENCE = "torch.Adam(fused)"
-Factory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
 
 
-def factories(fused: bool) -> dict[str, Factory]:
-    """torch's references, then every preset on its foreach path (``(default)`` without the
-    flag), then with ``fused`` the presets' fused paths in ``FUSED_ORDER``."""
-    found: dict[str, Factory] = {
+def factories(fused: bool) -> dict[str, Callable]:
+    """torch's references, every preset on its foreach path, then its fused path (``fused``)."""
+    found: dict[str, Callable] = {
         REFERENCE: functools.partial(torch.optim.Adam, lr=LR, fused=True),
         "torch.Adam(foreach)": functools.partial(torch.optim.Adam, lr=LR, foreach=True),
         "torch.RAdam(foreach)": functools.partial(torch.optim.RAdam, lr=LR, foreach=True),
     }
-    fused_paths: dict[str, Factory] = {}
+    fused_paths: dict[str, Callable] = {}
     names = sorted(path.stem for path in PRESETS.glob("*.yaml") if path.stem != "custom")
     for name in sorted(names, key=lambda n: FUSED_ORDER.index(n) if n in FUSED_ORDER else 99):
         config = OmegaConf.load(PRESETS / f"{name}.yaml")
@@ -44,24 +41,15 @@ def factories(fused: bool) -> dict[str, Factory]:
             config.freeze_steps = 0  # the timed steps are past the freeze
         partial = instantiate(config)
         flags = inspect.signature(partial.func).parameters
-        if "foreach" in flags:
-            found[f"{name}(foreach)"] = functools.partial(partial, foreach=True)
-        else:
-            found[f"{name}(default)"] = partial
+        foreach = {"foreach": True} if "foreach" in flags else {}
+        label = f"{name}({'foreach' if foreach else 'default'})"
+        found[label] = functools.partial(partial, **foreach)
         if fused and "fused" in flags:
             fused_paths[f"{name}(fused)"] = functools.partial(partial, fused=True, foreach=None)
     return {**found, **fused_paths}
 
 
-def syncs_per_step(optimizer: torch.optim.Optimizer, device: torch.device) -> int | None:
-    recorder = SyncRecorder()
-    with recorder.watching(device):
-        optimizer.step()
-    return len(recorder.syncs) if device.type == "cuda" else None
-
-
 def medians(built: dict[str, torch.optim.Optimizer], rounds: int, cuda: bool) -> dict:
-    """Median seconds per step: CUDA events on CUDA, the host clock on the CPU."""
     times: dict[str, list] = {name: [] for name in built}
     for name in rotating(list(built), rounds):
         if not cuda:
@@ -94,10 +82,13 @@ def figures(name: str, sizes: Sizes, device: torch.device, until: float, clock: 
             continue
         for _ in range(WARMUP - 1):
             optimizer.step()
-        built[label] = optimizer
+        built[label], recorder = optimizer, SyncRecorder()
+        with recorder.watching(device):
+            optimizer.step()
         state = [v for v in optimizer.state[params[0]].values() if torch.is_tensor(v) and v.dim()]
+        syncs = len(recorder.syncs) if device.type == "cuda" else None
         records[label] = {"first_step_s": first, "words_per_parameter": 3 + 2 * len(state),
-                          "syncs_per_step": syncs_per_step(optimizer, device)}  # fmt: skip
+                          "syncs_per_step": syncs}  # fmt: skip
     found = medians(built, sizes.step_rounds, device.type == "cuda")
     for label, median in found.items():
         moved = records[label]["words_per_parameter"] * 4 * numel / median

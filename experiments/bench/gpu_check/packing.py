@@ -1,6 +1,4 @@
-"""Section 4: should the suite pack runs? K ResNet-20 members trained as one model in one process
-(``torch.func``), checked against separate runs on the CPU, then samples/s of one run, K packed
-members and K processes sharing the device (docs/gpu_check.md)."""
+"""Section 4: K ResNet-20 members packed in one process against K processes (docs/gpu_check.md)."""
 
 import copy
 import itertools
@@ -16,6 +14,7 @@ from torch.func import functional_call, stack_module_state
 
 import optimizers
 from data.cifar10.device_pipeline import DeviceCifarBatches
+from experiments.bench.gpu_check.device_checks import random_cifar
 from experiments.bench.gpu_check.plan import Sizes
 from experiments.bench.gpu_check.record import Section, failed
 from experiments.models.cifar_resnet import resnet20
@@ -41,8 +40,7 @@ def members(count: int, seed: int) -> list[nn.Module]:
 
 
 class PackedMembers:
-    """K models trained as one: stacked parameters and BatchNorm buffers, one vmapped step; the
-    summed losses give each member its own gradient."""
+    """K models as one: stacked parameters and buffers, one vmapped step on the summed losses."""
 
     def __init__(self, models: list[nn.Module], optimizer: OptimizerFactory) -> None:
         params, self.buffers = stack_module_state(models)
@@ -72,9 +70,7 @@ def separate_step(model: nn.Module, optimizer, inputs: Tensor, targets: Tensor) 
 
 def sources(count: int, images: int, batch: int, seed: int, device: torch.device) -> list:
     """Endless full batches (an epoch's shorter last one skipped) of ``count`` data orders."""
-    generator = torch.Generator().manual_seed(seed)
-    data = torch.randint(0, 256, (images, 3, 32, 32), dtype=torch.uint8, generator=generator)
-    labels = torch.randint(0, 10, (images,), generator=generator)
+    data, labels = random_cifar(images, seed)
 
     def endless(source: DeviceCifarBatches) -> Iterator[tuple[Tensor, Tensor]]:
         for epoch in itertools.count():
@@ -85,8 +81,7 @@ def sources(count: int, images: int, batch: int, seed: int, device: torch.device
 
 
 def packed_matches_separate(count: int, steps: int, batch: int, optimizer, dtype) -> dict:
-    """Largest relative difference, packed against separate runs on the CPU in ``dtype``, of
-    each tensor, of each whole model, and of the losses."""
+    """Worst relative difference of packed and separate runs: tensor, whole model, loss."""
     models = [model.to(dtype) for model in members(count, seed=10)]
     packed = PackedMembers(models, optimizer)
     optimizers = [optimizer(list(model.parameters())) for model in models]
@@ -114,8 +109,6 @@ def packed_matches_separate(count: int, steps: int, batch: int, optimizer, dtype
 
 
 def elementwise_step_matches(factory: OptimizerFactory, count: int, steps: int, device) -> bool:
-    """One optimizer on stacked K × … tensors gives bit for bit the members' own optimizers'
-    parameters and state."""
     generator = torch.Generator().manual_seed(4)
     shapes = [(16, 3, 3, 3), (16,), (10, 64), (10,)]
     stacked = [torch.randn((count, *s), generator=generator).to(device) for s in shapes]
@@ -170,7 +163,6 @@ def _worker(rank: int, shape: tuple, barrier, results) -> None:
 
 
 def processes_rate(count: int, shape: tuple, timeout_s: float) -> dict:
-    """K spawned processes: all samples over the span from the first start to the last end."""
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(count), context.Queue()
     workers = [context.Process(target=_worker, args=(rank, shape, barrier, results))
@@ -231,10 +223,6 @@ def run(section: Section, sizes: Sizes, device: torch.device) -> None:
     section.run(f"element-wise optimizer steps on stacked members are bit-identical ({device})",
                 lambda: bit_identity(device))  # fmt: skip
 
-    def measure(key: str, name: str, item: Callable[[], dict], needs_s: float | None = 3) -> None:
-        found = section.run(name, item, needs_s=needs_s)
-        rates[key] = found and found["samples_per_s"]
-
     def packed(count: int) -> dict:
         model = PackedMembers([m.to(device) for m in members(count, seed=0)], sgd)
         streams = sources(count, images, batch, seed=0, device=device)
@@ -243,11 +231,13 @@ def run(section: Section, sizes: Sizes, device: torch.device) -> None:
     def processes(count: int) -> dict:
         return processes_rate(count, (images, batch, *timing), max(section.left(), 120))
 
-    single = lambda: rate(batch, single_step(images, batch, device), *timing)  # noqa: E731
-    measure("single", "one run: samples/s", single, None)
-    for k in sizes.members:
-        measure(f"packed_{k}", f"{k} packed members: samples/s of all", lambda k=k: packed(k))
-    for k in sizes.members:
-        measure(f"processes_{k}", f"{k} separate processes sharing the device: samples/s of all",
-                lambda k=k: processes(k), 10)  # fmt: skip
+    items = [("single", "one run: samples/s", None,
+              lambda: rate(batch, single_step(images, batch, device), *timing))]  # fmt: skip
+    items += [(f"packed_{k}", f"{k} packed members: samples/s of all", 3, lambda k=k: packed(k))
+              for k in sizes.members]  # fmt: skip
+    items += [(f"processes_{k}", f"{k} separate processes sharing the device: samples/s of all",
+               10, lambda k=k: processes(k)) for k in sizes.members]  # fmt: skip
+    for key, name, needs_s, item in items:
+        found = section.run(name, item, needs_s=needs_s)
+        rates[key] = found and found["samples_per_s"]
     section.run("packing: ratios and the decision", lambda: decision(rates, sizes))

@@ -1,5 +1,4 @@
-"""How big each step of the check is (``cuda`` record or ``cpu-tiny``), and the clock that keeps
-each section within its cumulative share of the budget (docs/gpu_check.md)."""
+"""The sizes of each mode and the clock of the cumulative section budget (docs/gpu_check.md)."""
 
 import time
 from dataclasses import dataclass, field, replace
@@ -11,8 +10,7 @@ SHARES = {"correctness": 0.40, "optimizer_step": 0.58, "throughput": 0.82, "pack
 
 @dataclass(frozen=True)
 class Sizes:
-    """The CUDA record's sizes; ``TINY`` overrides them for the CPU mode, which runs the optional
-    steps (compile, ddp, fused) only when ``include`` names them."""
+    """The CUDA record's sizes; ``TINY`` overrides them (optional steps only if ``include``d)."""
 
     mode: str = "cuda"
     budget_s: float = 330.0

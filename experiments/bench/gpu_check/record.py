@@ -1,5 +1,4 @@
-"""The check's files: one JSON per section, rewritten after every item (docs/gpu_check.md), the
-machine's description, and the Markdown summary of the final record."""
+"""The section files (rewritten after every item), the machine and the Markdown summary."""
 
 import importlib
 import importlib.util
@@ -15,8 +14,6 @@ from typing import Any
 import torch
 
 from experiments.bench.gpu_check.plan import NOT_IN_TINY, Clock, Sizes
-
-STATUSES = ("pass", "fail", "measured", "skipped", "blocked", "error")  # of an item
 
 
 class Outcome(Exception):
@@ -70,8 +67,6 @@ def kept_items(record: dict[str, Any] | None, mode: str) -> dict[str, dict[str, 
 
 
 class Section:
-    """One section's items in ``<out>/<index>-<name>.json``; ``kept`` items are copied, not run."""
-
     def __init__(self, out: Path, index: int, name: str, sizes: Sizes, clock: Clock,
                  kept: dict[str, dict] | None = None) -> None:  # fmt: skip
         self.path = out / f"{index}-{name.replace('_', '-')}.json"
@@ -101,8 +96,7 @@ class Section:
         self.write()
 
     def run(self, name: str, item: Callable[[], dict], *, needs_s: float | None = None):
-        """The item's details (``status``/``why`` optional; ``Outcome`` or any exception recorded),
-        unless fewer than ``needs_s`` seconds of the share are left; None if it did not finish."""
+        """The item's details unless under ``needs_s`` s are left; None if it did not finish."""
         if name in self.kept:
             self.add(**{"wall_s": 0.0, **self.kept[name]})
             return dict(self.kept[name]["details"]) or None

@@ -1,7 +1,6 @@
-"""``python -m scripts.gpu_check``: the sections in priority order, then the defaults and the
-record (docs/gpu_check.md). Exit code 1 when an item failed or broke, 2 on bad arguments. Where
-Hydra, PyYAML or pytest are missing (the GPU machine), it installs the carried wheels
-(``.gpu-wheels/``) into a scratch folder and starts again with it on ``PYTHONPATH``."""
+"""``python -m scripts.gpu_check`` (docs/gpu_check.md): the sections, then the record; exit 1
+on a failed or broken item, 2 on bad arguments. Without Hydra, PyYAML or pytest it installs
+``.gpu-wheels/`` into a scratch folder and starts again with it on ``PYTHONPATH``."""
 
 import argparse
 import importlib
@@ -22,7 +21,6 @@ MARK = "OPTREPRO_GPU_CHECK_BOOTSTRAPPED"
 
 
 def ensure_dependencies(argv: list[str]) -> None:
-    """Return when every needed module imports; else install the wheels and re-execute."""
     absent = [name for name in NEEDED if importlib.util.find_spec(name) is None]
     if not absent:
         return

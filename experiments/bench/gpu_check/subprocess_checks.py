@@ -1,5 +1,4 @@
-"""Checks that run in subprocesses: the CUDA variants of the optimizer tests through pytest, and
-two DDP ranks against one process (docs/gpu_check.md)."""
+"""Checks in subprocesses: the CUDA optimizer tests (pytest) and DDP (docs/gpu_check.md)."""
 
 import importlib.util
 import json
@@ -57,8 +56,7 @@ def run_pytest(selection: str, timeout_s: float, files: tuple[str, ...] = CUDA_T
 
 
 def _train(runs_dir: Path, device: str, ranks: int, backend: str, timeout_s: float) -> list[dict]:
-    """The logged events of one run: one process, two NCCL ranks through torchrun, or two gloo
-    ranks started by hand, both with ``LOCAL_RANK=0`` (rank 1 would ask for ``cuda:1``)."""
+    """Logged events of one process, 2 NCCL ranks (torchrun) or 2 gloo ranks on LOCAL_RANK=0."""
     train = ["-m", "experiments.train", f"runs_dir={runs_dir}", f"device={device}", *DDP_RUN]
     prefixes = ("WANDB_", "OPTREPRO_", "SLURM_", "HYDRA_", "RANK", "WORLD_SIZE", "LOCAL_RANK")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
@@ -94,7 +92,6 @@ def _train(runs_dir: Path, device: str, ranks: int, backend: str, timeout_s: flo
 
 
 def two_ranks_like_one(device: torch.device, backend: str, timeout_s: float) -> dict:
-    """``task=digits`` as one process and as two ranks: the same logged figures within 1e-4."""
     if backend == "nccl" and (device.type != "cuda" or torch.cuda.device_count() < 2):
         found = torch.cuda.device_count() if device.type == "cuda" else 0
         why = "NCCL needs two GPUs (it refuses two ranks on one: 'Duplicate GPU detected')"

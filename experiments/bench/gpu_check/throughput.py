@@ -1,5 +1,4 @@
-"""Section 3: ResNet-20 samples/s through the real loop for the variant grid, then compile and the
-loop against a bare loop on the fastest variant (docs/gpu_check.md)."""
+"""Section 3: ResNet-20 samples/s through the real loop (docs/gpu_check.md)."""
 
 import itertools
 import math
@@ -31,7 +30,7 @@ def timed_run(sizes: Sizes, device: torch.device, *overrides: str) -> dict:
     run = run_loop(recipe_config(sizes, device, *overrides, *steps), device, evaluation=False)
     per_update = run.steady_s_per_update(warmup)
     return {"s_per_update": per_update, "samples_per_s": sizes.batch_size / per_update,
-            "warmup_s": run.log_times()[0] - log_every * per_update, "run_wall_s": run.wall_s,
+            "warmup_s": run.logged("time")[0] - log_every * per_update, "run_wall_s": run.wall_s,
             "status": "measured"}  # fmt: skip
 
 
@@ -56,7 +55,6 @@ def variant_grid(section: Section, sizes: Sizes, device: torch.device) -> dict:
 
 
 def loop_overhead(sizes: Sizes, device: torch.device, fastest: str) -> dict:
-    """``scripts.bench_train``'s loop-vs-bare slopes between runs of N and 3N updates."""
     overrides = [*base_overrides(sizes), *VARIANTS[fastest]]
     found = bench(RECIPE, Namespace(device=device.type, set=overrides, repeats=1,
                                     steps=sizes.overhead_steps))  # fmt: skip

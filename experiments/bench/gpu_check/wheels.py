@@ -1,5 +1,4 @@
-"""``python -m scripts.gpu_check.wheels``: ``.gpu-wheels/``, the pure-Python dependencies as
-wheels for the GPU machine at the versions installed here (docs/gpu_check.md)."""
+"""``python -m scripts.gpu_check.wheels``: the pure-Python dependencies as ``.gpu-wheels/``."""
 
 import argparse
 import subprocess
@@ -14,12 +13,6 @@ BUILT = ("antlr4-python3-runtime",)
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 
 
-def pip(*arguments: str) -> None:
-    command = [sys.executable, "-m", "pip", *arguments]
-    if subprocess.run(command).returncode != 0:
-        sys.exit(f"error: {' '.join(command)} failed")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python-version", default="3.12")
@@ -29,8 +22,10 @@ def main(argv: list[str] | None = None) -> None:
     target = ["--python-version", args.python_version, "--implementation", "cp",
               "--only-binary=:all:", *(f"--platform={p}" for p in PLATFORMS)]  # fmt: skip
     pins = [f"{name}=={version(name)}" for name in (*PURE, *BINARY)]
-    pip("download", "--quiet", "--no-deps", "--dest", str(args.out), *target, *pins)
-    built = [f"{name}=={version(name)}" for name in BUILT]
-    pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(args.out), *built)
+    download = ["download", "--quiet", "--no-deps", "--dest", str(args.out), *target, *pins]
+    built = ["wheel", "--quiet", "--no-deps", "--wheel-dir", str(args.out)]
+    for command in (download, [*built, *(f"{name}=={version(name)}" for name in BUILT)]):
+        if subprocess.run([sys.executable, "-m", "pip", *command]).returncode != 0:
+            sys.exit(f"error: pip {' '.join(command)} failed")
     total = sum(path.stat().st_size for path in args.out.glob("*.whl"))
     print(f"{len(list(args.out.glob('*.whl')))} wheels, {total / 2**20:.1f} MiB in {args.out}")
