@@ -237,8 +237,8 @@ def test_tables_and_the_sweep_plan_report_a_finished_run_with_a_damaged_record(
     from experiments.sweeps import plan as sweep_plan
 
     workspace = Workspace.create(tmp_path)
-    done = workspace.run(("max_steps=20", "device=cpu", "+paper=demo/digits", "seed=1",
-                          "optimizer=adam"))  # fmt: skip
+    done = workspace.run(("-m", "launcher=inline", "max_steps=20", "device=cpu",
+                          "+paper=demo/digits", "seed=1", "optimizer=adam"))  # fmt: skip
     assert done.returncode == 0, done.describe()
     metrics = done.run_dir / "metrics.jsonl"
     metrics.write_bytes(metrics.read_bytes() + b'{"step": 21, "train/lo')
