@@ -182,8 +182,8 @@ def summary_science(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def assert_same_run(run_dir: Path, reference: Path) -> None:
-    """A resumed run equals an uninterrupted one: every event and summary metric (issue 2,
-    item 4), with ``time`` cumulative across the launches."""
+    """A resumed run equals an uninterrupted one: every event and summary metric, with ``time``
+    cumulative across the launches."""
     events = read_metrics(run_dir)
     assert science(events) == science(read_metrics(reference))
     assert summary_science(read_summary(run_dir)) == summary_science(read_summary(reference))

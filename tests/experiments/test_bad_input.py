@@ -1,4 +1,4 @@
-"""Bad input (issue 2, item 7): each refusal is one line on stderr naming the key and the bad
+"""Bad input: each refusal is one line on stderr naming the key and the bad
 value, exit code 2, no traceback, and no run directory marked finished. An unknown config group
 option may keep Hydra's exit code if its message names the option and lists the available ones.
 (A missing data path is tested with the image tasks.)

@@ -1,4 +1,4 @@
-"""No host-device synchronisation per step (issue "One loop for every task", item 3): between two
+"""No host-device synchronisation per step: between two
 log points the loop never reads a tensor on the host. On CUDA every such read (``.item()``,
 ``.tolist()``, ``bool(tensor)``, ``float(tensor)``, ``.numpy()``) waits for the GPU; on the CPU
 it costs nothing, but it is the same call, so counting the calls on the CPU shows what would

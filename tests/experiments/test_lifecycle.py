@@ -1,4 +1,4 @@
-"""How a run ends (issue 2, item 6): a non-finite loss is ``diverged`` (exit 0, a result), an
+"""How a run ends: a non-finite loss is ``diverged`` (exit 0, a result), an
 exception is ``failed`` with its message (exit 1), SIGTERM/SIGINT checkpoint and mark the run
 ``interrupted`` (exit 1), and the same command then resumes it exactly."""
 

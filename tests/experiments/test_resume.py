@@ -1,4 +1,4 @@
-"""Resume that loses nothing (issue 2, item 4): a run killed with SIGKILL at any point and launched
+"""Resume that loses nothing: a run killed with SIGKILL at any point and launched
 again with the same command ends with the same ``metrics.jsonl`` (``time`` excepted) and the same
 ``summary.json`` metrics as an uninterrupted run (``deterministic=true`` on CPU).
 

@@ -1,7 +1,6 @@
 """A run store that never loses or corrupts a run: each fault that fault injection found,
-reproduced with real files, real processes and real signals (issue "A run store that never loses
-or corrupts a run"). The full-disk cases mount a small tmpfs, which needs root; they are skipped
-with the reason elsewhere."""
+reproduced with real files, real processes and real signals. The full-disk cases mount a small
+tmpfs, which needs root; they are skipped with the reason elsewhere."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""New kinds of task plug into the unchanged loop (issue "One loop for every task", item 9).
+"""New kinds of task plug into the unchanged loop.
 
 The task is defined in the tests (``tests/experiments/sequence_task.py``): token units with
 padding, a GRU state carried across batches, epochs of varying length, a budget in updates and

@@ -1,4 +1,4 @@
-"""A sweep says what happened (issue "A newcomer's first hour", item 1): a line per run as it ends,
+"""A sweep says what happened: a line per run as it ends,
 the counts per outcome and one line per run that did not finish, and an exit code that is non-zero
 when a run failed or was refused (a diverged run is a result); finished runs are skipped without
 a process; ``launcher=local`` runs at most as many runs at a time as the cores allow."""

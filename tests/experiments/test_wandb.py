@@ -1,4 +1,4 @@
-"""The W&B mirror (issue 2, item 5), with the real ``wandb`` package offline: no API key, a
+"""The W&B mirror, with the real ``wandb`` package offline: no API key, a
 scratch HOME (no netrc) and no WANDB_MODE. The offline run's records are read back with W&B's own
 reader, ``wandb leet inspect --json``."""
 
