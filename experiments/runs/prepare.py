@@ -19,10 +19,8 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig
-from torch import nn
 
 from experiments.assembly import BuiltRun, build_run
-from experiments.calendar import Calendar
 from experiments.config_checks import ConfigError, check_run_keys, check_writable
 from experiments.distributed import World, broadcast_from_main
 from experiments.loop_options import LoopOptions
@@ -35,25 +33,28 @@ from experiments.runs.store import (
     is_storage_error,
     write_json,
 )
-from experiments.tasks.contract import Task
-from optimizers.schedules import LRSchedule
 
 
 @dataclass
-class PreparedRun:
+class PreparedRun(BuiltRun):
+    """A built run (``experiments.assembly``) with its locked run directory."""
+
     run: RunDirectory
     identity: dict[str, Any]
     device: torch.device
-    task: Task
-    model: nn.Module
-    """The task's model on the device (the loop wraps it for DDP or compilation)."""
-    optimizer: torch.optim.Optimizer
-    schedule: LRSchedule
-    calendar: Calendar
-    options: LoopOptions
-    """The recipe's loop keys and the run's every-N settings (``LoopOptions.from_config``)."""
     saved: dict[str, Any] | None = None
     """The checkpoint the run resumes from (read and checked under the lock), or None."""
+
+    @classmethod
+    def of(
+        cls,
+        built: BuiltRun,
+        run: RunDirectory,
+        identity: dict[str, Any],
+        device: torch.device,
+        saved: dict[str, Any] | None = None,
+    ) -> PreparedRun:
+        return cls(**vars(built), run=run, identity=identity, device=device, saved=saved)
 
 
 @contextmanager
@@ -67,10 +68,7 @@ def scratch_run(
     with tempfile.TemporaryDirectory() as scratch:
         run = RunDirectory(Path(scratch) / "run")
         run.path.mkdir()
-        yield PreparedRun(
-            run, identity, device, built.task, built.model, built.optimizer, built.schedule,
-            built.calendar, built.options,
-        )  # fmt: skip
+        yield PreparedRun.of(built, run, identity, device)
 
 
 def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> dict[str, Any] | None:
@@ -154,10 +152,7 @@ def prepare(
             if decision is not None:
                 pass
             elif failure is None:
-                prepared = PreparedRun(
-                    run, identity.record(), device, built.task, built.model, built.optimizer,
-                    built.schedule, built.calendar, built.options, saved,
-                )  # fmt: skip
+                prepared = PreparedRun.of(built, run, identity.record(), device, saved)
             else:
                 if world.is_main:
                     failed = {**identity.record(), "status": "failed", "error": failure}

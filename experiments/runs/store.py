@@ -139,10 +139,6 @@ class RunDirectory:
     def summary(self) -> dict[str, Any] | None:
         return read_json(self.summary_path)
 
-    def is_final(self) -> bool:
-        summary = self.summary()
-        return summary is not None and summary.get("status") in FINAL_STATUSES
-
     def launch_action(self, force: bool) -> tuple[str, str | None]:
         """What a launch would do with this directory, and the status it holds: ``new`` (no
         run yet), ``resume`` (an unfinished run: killed, interrupted, failed or running now),
