@@ -116,6 +116,7 @@ def log_point(
     window = meter.read(world)
     seconds = events.clock.lap()
     state.units += window.units
+    state.add_window(window.means)
     values = prepared.task.train_metrics(window.means)
     if window.grad_norm is not None:
         values["train/grad_norm"] = window.grad_norm

@@ -55,7 +55,7 @@ def run_evaluation(
     state.evaluations += 1
     every = task.full_eval_every
     full = final or (every is not None and state.evaluations % every == 0)
-    evaluation = Evaluation(state.evaluations, final, full)
+    evaluation = Evaluation(state.evaluations, final, full, state.trained_means())
     with getattr(optimizer, "averaged_parameters", nullcontext)():
         metrics = evaluate(
             task, prepared.model, world, prepared.device, prepared.options, evaluation

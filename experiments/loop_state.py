@@ -34,6 +34,9 @@ class LoopState:
     """Wall-clock seconds of the run (training, evaluation, checkpoints), across resumes."""
     window: dict[str, float] = field(default_factory=dict)
     """The open log window's sums (``TrainMeter.state``), saved with a checkpoint."""
+    since_evaluation: dict[str, float] = field(default_factory=dict)
+    """Sums of the logged windows' means since the latest evaluation, and their count
+    (``@windows``): what ``trained_means`` hands the next evaluation."""
     best: dict[str, dict[str, float]] = field(default_factory=dict)
     final: dict[str, float] = field(default_factory=dict)
     at_best: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +48,18 @@ class LoopState:
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> LoopState:
         return cls(**state)
+
+    def add_window(self, means: dict[str, float]) -> None:
+        """A logged window's per-unit means (``train_step``'s ``loss`` and statistics)."""
+        for key, value in means.items():
+            self.since_evaluation[key] = self.since_evaluation.get(key, 0.0) + value
+        self.since_evaluation["@windows"] = self.since_evaluation.get("@windows", 0.0) + 1
+
+    def trained_means(self) -> dict[str, float]:
+        """The mean of the logged windows' means since the latest evaluation (empty if none)."""
+        sums = dict(self.since_evaluation)
+        count = sums.pop("@windows", 0.0)
+        return {key: value / count for key, value in sums.items()} if count else {}
 
     def advance(self, micro_batches: int, in_epoch: int) -> bool:
         """One update of ``micro_batches`` global micro-batches done, in an epoch of ``in_epoch``;
@@ -72,6 +87,7 @@ class LoopState:
             }
         self.final = dict(metrics)
         self.evaluated_at = self.update
+        self.since_evaluation = {}
 
 
 def _improves(metric: str, value: float, best: float | None) -> bool:

@@ -94,7 +94,11 @@ def restore(
     schedule.load_state_dict(saved["schedule"])
     task.load_state_dict(saved["task"])
     set_rng_state(saved["rng"])
-    return LoopState.from_state_dict(saved["loop"])
+    loop = dict(saved["loop"])
+    kept = saved["task"].get("windows")  # written before the loop kept them: the translation task
+    if kept is not None and "since_evaluation" not in loop:
+        loop["since_evaluation"] = {"nll": kept["nll"], "@windows": kept["count"]}
+    return LoopState.from_state_dict(loop)
 
 
 def metrics_offset(saved: dict[str, Any] | None) -> int:

@@ -50,11 +50,15 @@ class Budget:
 @dataclass(frozen=True)
 class Evaluation:
     """What one evaluation is: its number in the run (1-based), whether it is the run's last
-    (``final``), and whether the task's expensive parts run (``full``)."""
+    (``final``), and whether the task's expensive parts run (``full``). ``trained`` holds the
+    mean, over the log windows since the previous evaluation, of each window's ``train_step``
+    means (``loss`` and the task's statistics; empty when no window was logged since): a task
+    may report training numbers beside its validation ones without keeping state itself."""
 
     number: int
     final: bool
     full: bool
+    trained: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

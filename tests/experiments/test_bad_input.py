@@ -183,6 +183,7 @@ def written(runs_dir: Path) -> list[Path]:
     return list(runs_dir.rglob("*")) if runs_dir.is_dir() else []
 
 
+@pytest.mark.slow
 def test_a_sweep_of_each_bad_input_is_refused_before_any_run_starts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -64,3 +64,20 @@ def test_without_a_checkpoint_the_loop_starts_afresh() -> None:
     model, optimizer, schedule, task = trained(0)
     assert checkpoint.restore(None, model, optimizer, schedule, task) == LoopState()
     assert checkpoint.metrics_offset(None) == 0 and checkpoint.stored_config(None) is None
+
+
+def test_windows_a_translation_task_kept_in_older_checkpoints_reach_the_loop(
+    tmp_path: Path,
+) -> None:
+    model, optimizer, schedule, task = trained(0)
+    state = LoopState(update=4)
+    content = checkpoint.payload(
+        state=state, model=model, optimizer=optimizer, schedule=schedule, task=task,
+        config={}, metrics_offset=0,
+    )  # fmt: skip
+    del content["loop"]["since_evaluation"]  # as written before the loop kept the windows
+    content["task"] = {"windows": {"nll": 5.0, "count": 2.0}}
+    checkpoint.save(tmp_path / "checkpoint.pt", content)
+    saved = checkpoint.load(tmp_path / "checkpoint.pt")
+    restored = checkpoint.restore(saved, *trained(1))
+    assert restored.update == 4 and restored.trained_means() == {"nll": 2.5}

@@ -51,6 +51,7 @@ def test_bash_completion_answers_for_the_entry_point(line: str, tmp_path: Path) 
     assert "optimizer=radam" in answered.stdout.split() and "Error" not in answered.stderr
 
 
+@pytest.mark.slow
 def test_completion_installs_for_the_console_script(tmp_path: Path) -> None:
     installed = run([sys.executable, "-m", "experiments.train", "-sc", "install=bash"], tmp_path)
     assert installed.returncode == 0, installed.stderr

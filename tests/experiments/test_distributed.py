@@ -44,6 +44,7 @@ def test_two_ranks_train_like_one_process_with_the_global_batch(tmp_path, single
     assert_same_training(run_dir, single)
 
 
+@pytest.mark.slow
 def test_a_ddp_run_resumes_on_one_process(tmp_path, single) -> None:
     """The checkpoint at step 36 falls inside a log window (logs every 5 steps): the window's
     sums of both ranks must be in it, or the resumed run logs a wrong train/loss at step 40."""

@@ -11,6 +11,8 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.experiments.cli import (
     LONG_RUN,
     SHORT_RUN,
@@ -52,6 +54,7 @@ def test_a_second_process_for_the_same_directory_exits_2_naming_the_first(
     assert_same_run(run_dir, reference_run(LONG_RUN))
 
 
+@pytest.mark.slow
 def test_a_running_status_without_a_live_holder_resumes(
     workspace: Workspace, reference_run: Callable[..., Path]
 ) -> None:

@@ -50,6 +50,7 @@ def kill_at(workspace: Workspace, overrides: tuple[str, ...], step: int) -> Path
 # 1. Resume never pads or corrupts metrics.jsonl -----------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_metrics_file_shorter_than_the_checkpoint_saw_is_refused_not_padded(
     workspace: Workspace,
 ) -> None:
@@ -63,6 +64,7 @@ def test_a_metrics_file_shorter_than_the_checkpoint_saw_is_refused_not_padded(
     assert read_summary(run_dir)["status"] == "running", "nothing marked"
 
 
+@pytest.mark.slow
 def test_a_metrics_file_whose_kept_part_is_garbage_is_refused(workspace: Workspace) -> None:
     run_dir = kill_at(workspace, CUT_RUN, 12)
     metrics = run_dir / "metrics.jsonl"
@@ -80,6 +82,7 @@ def stopped(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "T"
 
 
+@pytest.mark.slow
 def test_a_launch_that_looked_before_a_run_finished_does_not_wipe_it(
     workspace: Workspace,
 ) -> None:
@@ -230,6 +233,7 @@ def test_a_corrupt_meta_json_is_kept_as_a_copy(tmp_path: Path) -> None:
     assert len(json.loads((run_dir / "meta.json").read_text())["launches"]) == 1
 
 
+@pytest.mark.slow
 def test_tables_and_the_sweep_plan_report_a_finished_run_with_a_damaged_record(
     tmp_path: Path,
 ) -> None:
@@ -273,6 +277,7 @@ def test_a_signal_during_start_up_ends_quietly(workspace: Workspace, signum: int
         assert read_summary(summary.parent)["status"] not in {"finished", "interrupted"}
 
 
+@pytest.mark.slow
 def test_a_signal_after_the_last_step_leaves_the_run_finished(workspace: Workspace) -> None:
     done = workspace.run(
         ("max_steps=12", "device=cpu"), env=train_env(OPTREPRO_FAULT="signal-after-step:12:SIGTERM")

@@ -45,6 +45,7 @@ def test_a_sweep_reports_each_run_and_exits_1_when_one_failed(mixed) -> None:
     assert not (workspace.runs_dir / "single" / ".submitit" / "%j").exists()
 
 
+@pytest.mark.slow
 def test_a_relaunched_sweep_skips_finished_runs_without_a_process(mixed) -> None:
     workspace, first = mixed
     finished = next(p for p in workspace.run_dirs() if "DigitsCNN" in str(p))

@@ -51,6 +51,7 @@ def test_image_task_entries_have_sweeps() -> None:
                                           "cifar10_lenet5"}  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: f"{e.paper}:{e.id}")
 def test_entry_matches_runs_of_its_sweeps(entry, planned) -> None:
     runs = [run for sweep in entry.sweeps for run in planned.get(sweep, [])]

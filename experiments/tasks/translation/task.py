@@ -17,15 +17,15 @@ evaluations (the last model and the average of the last snapshots, ``avg/...``) 
 RAdam repository's ``eval.sh`` runs fairseq-generate (``task.generation.final``: beam 5,
 ``max_len_a`` 0, ``max_len_b`` 200, length penalty 1); earlier full ones with fairseq's
 validation-BLEU settings (``task.generation.validation``: ``max_len_a`` 1.2, ``max_len_b`` 10).
-The ``val`` split's metrics also carry ``train/ppl``: the mean training perplexity of the log
-windows since the previous evaluation (the figure Fig. 1 plots), so ``summary.json`` holds it.
+The ``val`` split's metrics also carry ``train/ppl``: exp of the mean training NLL of the log
+windows since the previous evaluation (``Evaluation.trained``; the figure Fig. 1 plots), so
+``summary.json`` holds it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import torch
 from hydra.utils import instantiate
@@ -85,8 +85,6 @@ class TranslationTask(Task):
         self.headline = "avg/test/bleu" if average is not None else "test/bleu"
         self.checksums = dict(checksums or {})
         self.symbols = Symbols(tgt_dict.pad(), tgt_dict.eos(), tgt_dict.unk())
-        self.windows: dict[str, float] = {"nll": 0.0, "count": 0.0}
-        """Training NLL means of the log windows since the last evaluation (``train/ppl``)."""
         self.is_main = is_main
         """Whether this rank prints the sacrebleu signature."""
 
@@ -110,8 +108,6 @@ class TranslationTask(Task):
 
     def train_metrics(self, means: Mapping[str, float]) -> dict[str, float]:
         loss, nll = means["loss"], means["nll"]
-        self.windows["nll"] += nll
-        self.windows["count"] += 1
         return {
             "train/loss": loss,
             "train/nll": nll,
@@ -159,16 +155,9 @@ class TranslationTask(Task):
             metrics[f"{split}/sacrebleu"] = score
             if self.is_main:
                 print(f"{split}: sacrebleu {score:.2f} ({signature})", flush=True)
-        if split == "val" and self.windows["count"]:
-            metrics["train/ppl"] = _exp(self.windows["nll"] / self.windows["count"])
-            self.windows = {"nll": 0.0, "count": 0.0}
+        if split == "val" and "nll" in evaluation.trained:
+            metrics["train/ppl"] = _exp(evaluation.trained["nll"])
         return metrics
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"windows": dict(self.windows)}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.windows = {key: float(value) for key, value in state["windows"].items()}
 
 
 def _exp(value: float) -> float:
