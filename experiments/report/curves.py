@@ -67,6 +67,15 @@ def mean_curve(runs: Iterable[RunRecord], metric: str) -> Curve | None:
     return Curve(
         epochs=np.array([epochs[step] for step in steps]),
         mean=np.nanmean(matrix, axis=0),
-        std=np.nanstd(matrix, axis=0),
+        std=seed_std(matrix),
         seeds=len(per_run),
     )
+
+
+def seed_std(matrix: np.ndarray) -> np.ndarray:
+    """The sample std (ddof 1) over the rows (seeds) of each column, ignoring missing values;
+    0 where a column has fewer than two values (no band)."""
+    counts = np.sum(~np.isnan(matrix), axis=0)
+    mean = np.nanmean(matrix, axis=0)
+    squares = np.nansum((matrix - mean) ** 2, axis=0)
+    return np.where(counts > 1, np.sqrt(squares / np.maximum(counts - 1, 1)), 0.0)

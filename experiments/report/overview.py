@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from experiments.report.formatting import compact_runs, interval, mean_std
 from experiments.report.grouping import Group
-from experiments.report.statistics import Summary, summarize_many
+from experiments.report.statistics import INTERVAL_NAME, Summary, summarize_many
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def groups_markdown(rows: list[GroupRow], regenerate: str) -> str:
         "",
         f"- Regenerate: `{regenerate}`",
         "- Final: last evaluation; Best: best evaluation over training; over finished "
-        "seeds; CI: 95% percentile bootstrap of the mean.",
+        f"seeds; std: sample std; CI: {INTERVAL_NAME}.",
         "",
         "| " + " | ".join(columns) + " |",
         "|" + "---|" * len(columns),

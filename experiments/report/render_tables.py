@@ -21,14 +21,17 @@ from experiments.report.formatting import (
     number,
     sweep_commands,
 )
+from experiments.report.statistics import INTERVAL_NAME
 from experiments.report.text_formats import csv_text, latex_tabular, markdown_table
 
 VERDICT_RULE = (
-    "Verdict: `matches` when |Δ| ≤ max(half-width of our 95% CI, the paper's ±, the entry's "
-    "tolerance); otherwise `higher`/`lower` (numerically) by |Δ|; `n<3` with fewer than 3 "
-    "finished seeds. Δ = ours − paper. CI: percentile bootstrap of the mean over seeds "
-    "(10,000 resamples, fixed seed). div/fail/unfin/miss: diverged, failed, unfinished and "
-    "missing runs (seeds the sweep should have run) of the setting."
+    f"CI: {INTERVAL_NAME} (mean ± t(0.975, n−1)·std/√n; std: sample std). Allowance: "
+    "max(the paper's ±, the entry's tolerance). Verdict: `matches` when |Δ| and the CI's "
+    "half-width are both within the allowance; `inconclusive` when the paper's number lies in "
+    "our CI but the CI is wider than the allowance (with ≈ the seeds that would narrow it "
+    "enough at our spread); otherwise `higher`/`lower` (numerically) by |Δ|; `n<3` with fewer "
+    "than 3 finished seeds. Δ = ours − paper. div/fail/unfin/miss: diverged, failed, "
+    "unfinished and missing runs (seeds the sweep should have run) of the setting."
 )
 MARKDOWN_COLUMNS = (
     "Row | In paper | Task | Metric | Ours (mean ± std) | n | 95% CI | div/fail/unfin/miss | "

@@ -27,8 +27,17 @@ def test_cell_verdict(ours, paper, pm, tolerance, label, difference) -> None:
     assert verdict.difference == pytest.approx(difference)
 
 
-def test_a_wide_interval_matches_and_few_seeds_say_so() -> None:
-    assert cell_verdict(summary(90.0, half=1.5), 91.2, None, 0.1).label == "matches"
+def test_a_wide_interval_is_inconclusive_and_few_seeds_say_so() -> None:
+    wide = cell_verdict(Summary(3, 90.0, 1.0, 87.5, 92.5), 91.2, None, 0.1)
+    assert wide.label == "inconclusive" and wide.seeds_needed == 387  # 1.9662 / √387 < 0.1
+    hopeless = cell_verdict(Summary(3, 90.0, 1.0, 87.5, 92.5), 91.2, None, 0.01)
+    assert hopeless.seeds_needed is None and hopeless.text() == "inconclusive (many more seeds)"
+    assert cell_verdict(Summary(3, 90.0, 1.0, 87.5, 92.5), 91.2, None, 1.0).text() == (
+        "inconclusive (≈ 7 seeds)"  # std 1 fits ±1 with 7 seeds
+    )
+    # The paper's number inside a narrow interval that fits the allowance: matches.
+    assert cell_verdict(summary(91.0, half=0.3), 91.2, None, 0.3).label == "matches"
+    # Outside the interval and beyond the allowance: a difference, however wide the interval.
     assert cell_verdict(summary(90.0, half=1.0), 91.2, None, 0.1).label == "lower"
     few = cell_verdict(summary(80.0, n=2), 91.2, None, 0.1)
     assert few.label == "n<3" and few.difference == pytest.approx(-11.2)
