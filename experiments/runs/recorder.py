@@ -2,8 +2,10 @@
 through ``finish``. Only rank 0 records; on the other ranks every call does nothing.
 
 ``open`` drops the events a resumed checkpoint had not seen, writes ``meta.json`` and a
-``running`` summary, and starts the mirror. ``offset`` is the length of ``metrics.jsonl`` that a
-checkpoint records: everything before it is flushed and on disk.
+``running`` summary, and starts the mirror (which uploads what W&B lacks of the kept events; a
+``force=true`` launch, which starts the run afresh, starts a new W&B run). ``offset`` is the
+length of ``metrics.jsonl`` that a checkpoint records: everything before it is flushed and on
+disk.
 """
 
 from __future__ import annotations
@@ -60,7 +62,10 @@ class Recorder:
         mirror = None
         if cfg.logger.wandb:
             config = OmegaConf.to_container(cfg, resolve=True)
-            mirror = WandbMirror.start(run.path, dict(cfg.logger.wandb), config, identity)
+            settings = dict(cfg.logger.wandb)
+            mirror = WandbMirror.start(
+                run.path, settings, config, identity, run.metrics_path, fresh=bool(cfg.force)
+            )
         return cls(run, summary, open(run.metrics_path, "a"), mirror)
 
     def log(self, event: dict[str, Any]) -> None:

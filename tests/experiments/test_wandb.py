@@ -1,6 +1,7 @@
 """The W&B mirror, with the real ``wandb`` package offline: no API key, a
 scratch HOME (no netrc) and no WANDB_MODE. The offline run's records are read back with W&B's own
-reader, ``wandb leet inspect --json``."""
+reader, ``wandb leet inspect --json``; the credential rule is checked against wandb's own netrc
+reader, without contacting any server."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
+from experiments.metric_direction import metric_mode
+from experiments.runs.wandb_history import held_rows
+from experiments.runs.wandb_mode import missing_credentials, resolve_mode
 from tests.experiments.cli import (
     LONG_RUN,
     Finished,
@@ -31,6 +35,8 @@ from tests.experiments.cli import (
 
 WANDB_RUN = ("task.epochs=1", "log_every=5", "checkpoint_every=10", "device=cpu", "logger=wandb")
 WANDB_CLI = Path(sys.executable).parent / "wandb"
+SELF_HOSTED = "https://wandb.example.org"  # never contacted: no credentials for it anywhere
+BOOKKEEPING = ("step", "epoch", "time")
 
 
 def offline_env(home: Path) -> dict[str, str]:
@@ -42,8 +48,9 @@ def offline_env(home: Path) -> dict[str, str]:
     return env
 
 
-def offline_runs(run_dir: Path) -> list[Path]:
-    return sorted(run_dir.glob("wandb/offline-run-*"))
+def offline_runs(run_dir: Path, run_id: str = "*") -> list[Path]:
+    """The offline W&B runs (one per launch) in a run directory, oldest first."""
+    return sorted(run_dir.glob(f"wandb/offline-run-*-{run_id}"))
 
 
 def inspect(offline_run: Path, home: Path) -> list[dict[str, Any]]:
@@ -59,10 +66,27 @@ def inspect(offline_run: Path, home: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
+def rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history rows, as W&B stores them (with its ``_step``, ``_runtime``, ...)."""
+    return [record["history"]["item"] for record in records if record["type"] == "history"]
+
+
 def history(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Logged rows without W&B's own ``_step``/``_runtime``/``_timestamp``."""
-    rows = [record["history"]["item"] for record in records if record["type"] == "history"]
-    return [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
+    return [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows(records)]
+
+
+def all_rows(run_dir: Path, run_id: str, home: Path) -> list[dict[str, Any]]:
+    """Every history row of one W&B run over all its launches' offline logs, by ``_step``."""
+    found = [row for run in offline_runs(run_dir, run_id) for row in rows(inspect(run, home))]
+    return sorted(found, key=lambda row: row["_step"])
+
+
+def assert_mirrors(found: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    """W&B's rows are ``metrics.jsonl``, line for line: row ``_step = i`` is line ``i``, and
+    each step is in W&B once."""
+    assert [row["_step"] for row in found] == list(range(len(events)))
+    assert [{k: v for k, v in row.items() if not k.startswith("_")} for row in found] == events
 
 
 def final_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -91,7 +115,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 @pytest.fixture(scope="module")
 def offline(workspace: Workspace, home: Path) -> Finished:
-    result = workspace.run(WANDB_RUN, env=offline_env(home))
+    """A finished run mirrored to a self-hosted W&B server it has no credentials for."""
+    result = workspace.run(WANDB_RUN, env=offline_env(home) | {"WANDB_BASE_URL": SELF_HOSTED})
     assert result.returncode == 0, result.describe()
     assert result.run_dir is not None
     return result
@@ -105,14 +130,18 @@ def records(offline: Finished, home: Path) -> list[dict[str, Any]]:
     return inspect(found[0], home)
 
 
-def test_without_an_api_key_the_run_is_offline_and_says_how_to_sync(
-    offline: Finished, workspace: Workspace
+def test_without_an_api_key_the_run_is_offline_and_says_why_and_how_to_sync(
+    offline: Finished, workspace: Workspace, home: Path
 ) -> None:
     assert offline.run_dir is not None
-    assert "wandb sync" in offline.stdout
-    assert str(offline.run_dir / "wandb") in offline.stdout
     run_id = (offline.run_dir / "wandb_id").read_text().strip()
     assert run_id
+    said = [line for line in offline.stdout.splitlines() if line.startswith("W&B offline")]
+    assert said == [
+        f"W&B offline: no WANDB_API_KEY and no {home / '.netrc'} entry for wandb.example.org "
+        f"(WANDB_BASE_URL); sync later with: "
+        f"wandb sync {offline.run_dir}/wandb/offline-run-*-{run_id}"
+    ]
     (offline_run,) = offline_runs(offline.run_dir)
     assert (offline_run / f"run-{run_id}.wandb").is_file()
     assert read_summary(offline.run_dir)["status"] == "finished"
@@ -144,6 +173,34 @@ def test_every_logged_metric_is_in_the_wandb_history(
     events = read_metrics(offline.run_dir)
     assert len(events) == 9  # 8 train lines (every 5 of 40 steps) and one evaluation
     assert history(records) == events
+    assert_mirrors(rows(records), events)
+
+
+def test_each_metric_summary_is_its_best_by_the_suite_rule(
+    offline: Finished, records: list[dict[str, Any]]
+) -> None:
+    """``define_metric(name, summary=min|max)`` by ``metric_mode``: W&B's summary of a loss
+    is its minimum, of an accuracy its maximum (W&B's default would be the last value)."""
+    assert offline.run_dir is not None
+    events = read_metrics(offline.run_dir)
+    names = sorted({key for event in events for key in event} - set(BOOKKEEPING))
+    assert {"val/acc", "val/loss", "train/loss", "train/acc"} <= set(names)
+    defined = {
+        record["metric"]["name"]: record["metric"]
+        for record in records
+        if record["type"] == "metric" and "name" in record["metric"]
+    }
+    summary = final_summary(records)
+    for name in names:
+        mode = metric_mode(name)
+        assert defined[name]["summary"] == {mode: True}, name
+        assert defined[name]["step_metric"] == "step"
+        values = [event[name] for event in events if name in event]
+        assert summary[name] == {mode: (min if mode == "min" else max)(values)}, name
+    assert defined["val/acc"]["summary"] == {"max": True}
+    assert defined["val/loss"]["summary"] == {"min": True}
+    train_losses = [event["train/loss"] for event in events if "train/loss" in event]
+    assert summary["train/loss"] == {"min": min(train_losses)}
 
 
 def test_the_wandb_summary_mirrors_summary_json(
@@ -163,25 +220,155 @@ def test_the_wandb_summary_mirrors_summary_json(
     assert exits and exits[-1].get("exit_code", 0) == 0
 
 
-def test_a_resumed_run_continues_the_same_wandb_run(tmp_path: Path, home: Path) -> None:
-    workspace = Workspace.create(tmp_path)
-    fault = offline_env(home) | {"OPTREPRO_FAULT": "kill-after-step:25"}
-    killed = workspace.run(WANDB_RUN, env=fault)
+def test_the_rows_wandb_holds_are_read_as_wandb_reads_them(
+    offline: Finished, tmp_path: Path, home: Path
+) -> None:
+    """``held_rows`` (the mirror's reader of W&B's transaction log) counts the rows that W&B's
+    own reader finds, also in a log cut off mid-record (what a killed process leaves)."""
+    assert offline.run_dir is not None
+    run_id = (offline.run_dir / "wandb_id").read_text().strip()
+    (source,) = offline_runs(offline.run_dir, run_id)
+    log = (source / f"run-{run_id}.wandb").read_bytes()
+    copy = tmp_path / "wandb" / source.name / f"run-{run_id}.wandb"
+    copy.parent.mkdir(parents=True)
+    for size in (len(log) * 2 // 3, len(log) // 3):
+        copy.write_bytes(log[:size])
+        assert held_rows(tmp_path / "wandb", run_id) == len(rows(inspect(copy.parent, home)))
+    assert held_rows(tmp_path / "wandb", "another") == 0
+
+
+def killed_after(
+    workspace: Workspace, overrides: tuple[str, ...], home: Path, step: int
+) -> tuple[Path, str]:
+    """The run directory and W&B run id of a run SIGKILLed after ``step``."""
+    fault = offline_env(home) | {"OPTREPRO_FAULT": f"kill-after-step:{step}"}
+    killed = workspace.run(overrides, env=fault)
     assert killed.returncode == -signal.SIGKILL, killed.describe()
     assert killed.run_dir is not None
-    run_id = (killed.run_dir / "wandb_id").read_text().strip()
+    return killed.run_dir, (killed.run_dir / "wandb_id").read_text().strip()
+
+
+def test_a_resumed_run_continues_the_same_wandb_run_and_force_starts_a_new_one(
+    tmp_path: Path, home: Path
+) -> None:
+    """Killed after step 25 (checkpoint at 20): ``wandb`` writes its log in 32 KiB blocks, so
+    it had written few or none of the rows it was handed; the resumed launch uploads the kept
+    events W&B lacks (steps 5 to 20) before its own, and W&B holds every event once. Then
+    ``force=true``: a new W&B run with a new id; the old one's logs are left as they were."""
+    workspace = Workspace.create(tmp_path)
+    run_dir, run_id = killed_after(workspace, WANDB_RUN, home, 25)
 
     resumed = workspace.run(WANDB_RUN, env=offline_env(home))
     assert resumed.returncode == 0, resumed.describe()
-    assert (killed.run_dir / "wandb_id").read_text().strip() == run_id
-    runs = offline_runs(killed.run_dir)
+    assert (run_dir / "wandb_id").read_text().strip() == run_id
+    runs = offline_runs(run_dir)
     assert len(runs) == 2, runs
     assert all((run / f"run-{run_id}.wandb").is_file() for run in runs)
     records = inspect(runs[-1], home)
     assert the_run(records)["run_id"] == run_id
-    after_kill = [event for event in read_metrics(killed.run_dir) if event["step"] > 25]
-    assert after_kill and all(event in history(records) for event in after_kill)
     assert final_summary(records)["status"] == "finished"
+    events = read_metrics(run_dir)
+    assert_mirrors(all_rows(run_dir, run_id, home), events)
+
+    old_logs = {path: path.read_bytes() for path in run_dir.glob("wandb/offline-run-*/*.wandb")}
+    forced = workspace.run((*WANDB_RUN, "force=true"), env=offline_env(home))
+    assert forced.returncode == 0, forced.describe()
+    new_id = (run_dir / "wandb_id").read_text().strip()
+    assert new_id and new_id != run_id
+    assert offline_runs(run_dir, run_id) == runs
+    assert {path: path.read_bytes() for path in old_logs} == old_logs
+    (new_run,) = offline_runs(run_dir, new_id)
+    new_records = inspect(new_run, home)
+    assert the_run(new_records)["run_id"] == new_id
+    assert_mirrors(rows(new_records), read_metrics(run_dir))
+
+
+@pytest.mark.slow
+def test_a_resumed_run_logs_to_wandb_only_the_steps_it_does_not_hold(
+    tmp_path: Path, home: Path
+) -> None:
+    """Killed after step 199 (checkpoint at 100): ``wandb`` has written some of the rows after
+    step 100 (its log's full blocks), which the resumed launch trains and logs again; the
+    mirror skips those, so each step is in W&B once."""
+    workspace = Workspace.create(tmp_path)
+    overrides = (*(o for o in LONG_RUN if not o.startswith("checkpoint_every=")),
+                 "checkpoint_every=100", "logger=wandb")  # fmt: skip
+    run_dir, run_id = killed_after(workspace, overrides, home, 199)
+    (first,) = offline_runs(run_dir, run_id)
+    held = len(rows(inspect(first, home)))
+
+    resumed = workspace.run(overrides, env=offline_env(home))
+    assert resumed.returncode == 0, resumed.describe()
+    events = read_metrics(run_dir)
+    kept = sum(event["step"] <= 100 for event in events)  # what the checkpoint at 100 kept
+    assert held > kept, "W&B held no row that the resumed launch logs again: nothing tested"
+    found = all_rows(run_dir, run_id, home)
+    assert_mirrors(
+        [{k: v for k, v in row.items() if k != "time"} for row in found], science(events)
+    )
+    assert len(rows(inspect(offline_runs(run_dir, run_id)[-1], home))) == len(events) - held
+
+
+@pytest.fixture
+def credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch HOME without credentials, a self-hosted ``WANDB_BASE_URL``."""
+    for key in ("WANDB_API_KEY", "WANDB_MODE", "NETRC"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("WANDB_BASE_URL", SELF_HOSTED)
+    return tmp_path
+
+
+def write_netrc(path: Path, machine: str) -> None:
+    path.write_text(f"machine {machine}\n  login user\n  password {'k' * 40}\n")
+    path.chmod(0o600)
+
+
+def wandb_finds_a_key() -> bool:
+    """wandb's own answer: an API key in the environment or its netrc reader's."""
+    from wandb.sdk.lib.wbauth.wbnetrc import read_netrc_auth
+
+    base_url = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+    return bool(os.environ.get("WANDB_API_KEY")) or read_netrc_auth(host=base_url) is not None
+
+
+def test_auto_mode_is_online_only_with_the_credentials_wandb_would_use(
+    credentials: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The netrc entry must be for the host of ``WANDB_BASE_URL``, in the file wandb reads
+    (``NETRC``, else ``~/.netrc``); each answer agrees with wandb's own reader."""
+    home_netrc, elsewhere = credentials / ".netrc", credentials / "elsewhere.netrc"
+
+    def expect(online: bool) -> None:
+        mode, reason = resolve_mode("auto")
+        assert wandb_finds_a_key() is online
+        assert (mode == "online") is online and (missing_credentials() is None) is online
+        if not online:
+            assert mode == "offline" and "wandb.example.org" in reason, reason
+
+    expect(online=False)  # no netrc file at all
+    write_netrc(home_netrc, "api.wandb.ai")
+    expect(online=False)  # an entry for another host does not count
+    mode, reason = resolve_mode("auto")
+    assert reason == (
+        f"no WANDB_API_KEY and no {home_netrc} entry for wandb.example.org (WANDB_BASE_URL)"
+    )
+    write_netrc(home_netrc, "wandb.example.org")
+    expect(online=True)
+    monkeypatch.setenv("NETRC", str(elsewhere))  # NETRC wins over ~/.netrc
+    expect(online=False)
+    write_netrc(elsewhere, "wandb.example.org")
+    expect(online=True)
+    monkeypatch.setenv("WANDB_BASE_URL", f"{SELF_HOSTED}:8443")  # the machine is host:port
+    expect(online=False)
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    expect(online=True)
+    monkeypatch.delenv("WANDB_API_KEY")
+    monkeypatch.delenv("WANDB_BASE_URL")
+    write_netrc(elsewhere, "api.wandb.ai")
+    expect(online=True)  # the default host
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert resolve_mode("auto") == ("offline", "WANDB_MODE=offline")
 
 
 @pytest.mark.slow
