@@ -33,7 +33,7 @@ def evaluate(
     metrics: dict[str, float] = {}
     was_training = model.training
     model.eval()
-    with torch.no_grad(), options.autocast(device):
+    with torch.no_grad(), options.eval_autocast(device):
         for split in task.eval_splits:
             totals = StatSums(device)
             for batch in task.eval_batches(split, world):

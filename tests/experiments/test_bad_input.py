@@ -53,6 +53,7 @@ CASES = {
     "clip-grad-norm-negative": Case("task.clip_grad_norm=-1", "task.clip_grad_norm", "-1"),
     "update-freq-zero": Case("task.update_freq=0", "task.update_freq", "0"),
     "precision-unknown": Case("task.precision=fp16", "task.precision", "fp16"),
+    "eval-precision-unknown": Case("task.eval_precision=fp8", "task.eval_precision", "fp8"),
     "monitor-not-a-split": Case("schedule=plateau", "schedule.monitor", "train/loss"),
     "task-build-not-importable": Case("task.build=nope.nowhere", "task.build", "nope.nowhere"),
     "task-build-wrong-signature": Case("task.build=os.path.join", "task.build", "os.path.join"),

@@ -7,11 +7,13 @@ from __future__ import annotations
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.config_checks import ConfigError
+from experiments.loop_options import LoopOptions
 from experiments.runs.identity import LOOP_RECIPE_DEFAULTS, first_difference, scientific_config
 from tests.experiments.cli import CONFIG_DIR
 from tests.runs_in_process import compose_config
 
-RECIPE_KEYS = ("clip_grad_norm", "update_freq", "precision", "compile")
+RECIPE_KEYS = ("clip_grad_norm", "update_freq", "precision", "eval_precision", "compile")
 RECIPES = sorted(path.stem for path in (CONFIG_DIR / "task").glob("*.yaml"))
 
 
@@ -53,3 +55,12 @@ def test_a_declared_key_that_is_not_the_default_still_differs() -> None:
     changed = scientific_config(composed("task.clip_grad_norm=1.0"))
     assert first_difference(stored, changed) == "task.clip_grad_norm"
     assert first_difference(changed, stored) == "task.clip_grad_norm"  # and the other way round
+
+
+def test_evaluation_precision_is_its_own_key_and_defaults_to_fp32() -> None:
+    trained_in_bf16 = LoopOptions.from_task_config(composed("task.precision=bf16").task)
+    assert (trained_in_bf16.precision, trained_in_bf16.eval_precision) == ("bf16", "fp32")
+    asked = LoopOptions.from_task_config(composed("task.eval_precision=bf16").task)
+    assert (asked.precision, asked.eval_precision) == ("fp32", "bf16")
+    with pytest.raises(ConfigError, match=r"task.eval_precision='fp8' is invalid: one of fp32"):
+        LoopOptions.from_task_config(composed("task.eval_precision=fp8").task)

@@ -75,13 +75,14 @@ KILL_AT = "kill-after-step:6"
 @pytest.fixture(scope="module")
 def launched(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict:
     """The runs the fast tests read, two at a time: the accumulating reference, the same run
-    SIGKILLed after update 6, the IWSLT recipe at its real size, and a beam of 0."""
+    SIGKILLed after update 6, the IWSLT recipe at its real size, a beam of 0, and bf16 training."""
     root = tmp_path_factory.mktemp("launched")
     jobs = {
         "accumulated": (tiny_run(data_dir, *ACCUMULATING), {}),
         "killed": (tiny_run(data_dir, *ACCUMULATING), {"OPTREPRO_FAULT": KILL_AT}),
         "iwslt14_de_en": (real_size_run("iwslt14_de_en", data_dir), {}),
         "beam": (tiny_run(data_dir, "task.generation.beam=0"), {}),
+        "bf16": (tiny_run(data_dir, *ACCUMULATING, "task.precision=bf16"), {}),
     }
     futures = run_concurrently(
         {
@@ -153,18 +154,38 @@ def test_the_averaged_snapshots_are_evaluated_under_their_own_keys(
     assert summary["headline"] == {"metric": "avg/test/bleu", "mode": "max"}
     paths = snapshot_paths(accumulated)
     assert len(paths) == 2  # the last two epoch ends
-    cfg = OmegaConf.load(accumulated / "config.yaml")
+    assert averaged_val_loss(accumulated, data_dir, "fp32") == pytest.approx(
+        final["avg/val/loss"], rel=1e-6
+    )
+
+
+def averaged_val_loss(run_dir: Path, data_dir: Path, precision: str) -> float:
+    """``val/loss`` of the hand average of the run's snapshots, evaluated under ``precision``."""
+    cfg = OmegaConf.load(run_dir / "config.yaml")
     task = build(cfg.task, seed=cfg.seed, data_dir=str(data_dir), device=CPU, world=World())
-    task.model.load_state_dict(hand_average(paths))
+    task.model.load_state_dict(hand_average(snapshot_paths(run_dir)))
     task.model.eval()
     evaluation = Evaluation(number=99, final=True, full=False)
     totals: dict[str, float] = {}
-    with torch.no_grad():
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+    with torch.no_grad(), autocast:
         for batch in task.eval_batches("val", World()):
             for key, value in task.eval_step(task.model, batch, evaluation).items():
                 totals[key] = totals.get(key, 0.0) + float(value)
-    metrics = task.eval_metrics("val", totals, evaluation)
-    assert metrics["val/loss"] == pytest.approx(final["avg/val/loss"], rel=1e-6)
+    return task.eval_metrics("val", totals, evaluation)["val/loss"]
+
+
+def test_a_bf16_trained_run_evaluates_in_fp32_by_default(launched, data_dir: Path) -> None:
+    bf16, fp32 = launched["bf16"], launched["accumulated"]  # the same run but for precision
+    assert bf16.returncode == 0, bf16.describe()
+    config = OmegaConf.load(bf16.run_dir / "config.yaml").task
+    assert (config.precision, config.eval_precision) == ("bf16", "fp32")
+    first = [next(e for e in read_metrics(r.run_dir) if "train/loss" in e) for r in (bf16, fp32)]
+    assert first[0]["train/loss"] != first[1]["train/loss"]  # training ran under bf16 autocast
+    recorded = read_summary(bf16.run_dir)["final"]["avg/val/loss"]
+    assert recorded == pytest.approx(averaged_val_loss(bf16.run_dir, data_dir, "fp32"), rel=1e-6)
+    in_bf16 = averaged_val_loss(bf16.run_dir, data_dir, "bf16")
+    assert recorded != pytest.approx(in_bf16, rel=1e-6)  # bf16 logits would have shown
 
 
 @pytest.mark.slow
