@@ -6,6 +6,7 @@ cache is built by the first training run (``data.translation.corpus.load_corpus`
 
 from __future__ import annotations
 
+import os
 import shutil
 import tarfile
 import urllib.request
@@ -56,17 +57,80 @@ def fetch_archive(data_dir: Path, url: str = files.ARCHIVE_URL) -> Path:
     return archive
 
 
+class UnsafeArchiveMember(ValueError):
+    """A member of an archive that would land outside the folder it is extracted into."""
+
+
 def extract(archive: Path) -> Path:
     """Unpack the archive next to itself; the ``de-en/`` folder."""
     try:
         with tarfile.open(archive) as tar:
-            tar.extractall(archive.parent, filter="data")
+            extract_safely(tar, archive.parent)
+    except UnsafeArchiveMember as error:
+        raise ValueError(f"{archive} is refused ({error}): delete it") from None
     except tarfile.TarError as error:
         raise ValueError(f"{archive} is not a readable tar archive ({error}): delete it") from None
     folder = archive.parent / "de-en"
     if not folder.is_dir():
         raise ValueError(f"{archive} has no de-en/ folder: it is not fairseq's IWSLT'14 archive")
     return folder
+
+
+def extract_safely(tar: tarfile.TarFile, target: Path) -> None:
+    """Every member into ``target``, none outside it: tarfile's ``"data"`` filter where this
+    Python has it (3.11.4 and later), else ``extract_checked``. UnsafeArchiveMember names a
+    member either refuses."""
+    if not hasattr(tarfile, "data_filter"):
+        extract_checked(tar, target)
+        return
+    try:
+        tar.extractall(target, filter="data")
+    except tarfile.FilterError as error:
+        raise UnsafeArchiveMember(str(error)) from None
+
+
+def extract_checked(tar: tarfile.TarFile, target: Path) -> None:
+    """``extractall`` for a Python without extraction filters (3.11.0 to 3.11.3): each member is
+    checked just before it is extracted (so links extracted before it are followed) and refused
+    when it is an absolute path, lands outside ``target`` (``..``, or through a link), is a link
+    that points outside ``target``, or is a device or FIFO; setuid/setgid bits and group/other
+    write permissions are dropped, as the ``"data"`` filter does. A refused member stops the
+    extraction with UnsafeArchiveMember."""
+    root = os.path.realpath(target)
+
+    def inside(path: str) -> bool:
+        return os.path.commonpath([root, path]) == root
+
+    def checked():
+        for member in tar:
+            name = member.name
+            if os.path.isabs(name) or name.startswith(("/", os.sep)):
+                raise UnsafeArchiveMember(f"member {name!r} has an absolute path")
+            destination = os.path.realpath(os.path.join(root, name))
+            if member.issym() or member.islnk():  # a link replaces what its path holds
+                folder, base = os.path.split(os.path.join(root, name.rstrip("/")))
+                if base in ("", ".", ".."):
+                    raise UnsafeArchiveMember(f"link {name!r} has no name of its own")
+                destination = os.path.join(os.path.realpath(folder), base)
+            if not inside(destination):
+                raise UnsafeArchiveMember(f"member {name!r} would be extracted outside {root}")
+            if member.issym() or member.islnk():
+                link = member.linkname
+                if os.path.isabs(link):
+                    raise UnsafeArchiveMember(f"link {name!r} points to the absolute path {link!r}")
+                # a symbolic link is relative to its own folder, a hard link to the archive's root
+                start = os.path.dirname(destination) if member.issym() else root
+                if not inside(os.path.realpath(os.path.join(start, link))):
+                    raise UnsafeArchiveMember(f"link {name!r} points outside {root} ({link!r})")
+            elif not (member.isfile() or member.isdir()):
+                raise UnsafeArchiveMember(f"member {name!r} is a device or FIFO")
+            else:
+                member.mode &= 0o755
+            yield member
+
+    # Where this Python has filters (a test calling this directly), the check above replaces them.
+    trusted = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
+    tar.extractall(target, members=checked(), **trusted)
 
 
 def download(data_dir: Path, url: str = files.ARCHIVE_URL, workers: int | None = None) -> None:

@@ -1,20 +1,25 @@
-"""The console script ``optrepro-train`` (installed by ``make install``): the same command as
+"""The console scripts (installed by ``make install``). ``optrepro-train``: the same command as
 ``python -m experiments.train`` from any directory, with the suite's Hydra launcher found by
 Hydra's plugin discovery there, and Hydra's bash completion for it (also for a line typed as
-``python -m experiments.train``)."""
+``python -m experiments.train``). Every script of ``[project.scripts]`` answers ``--help`` from
+any directory."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
-from tests.experiments.cli import train_env
+from tests.experiments.cli import REPO_ROOT, train_env
 
-CONSOLE_SCRIPT = Path(sys.executable).parent / "optrepro-train"
+BIN = Path(sys.executable).parent
+CONSOLE_SCRIPT = BIN / "optrepro-train"
+SCRIPTS = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
 
 pytestmark = pytest.mark.skipif(
     not CONSOLE_SCRIPT.is_file(), reason="optrepro-train is installed by `make install`"
@@ -37,6 +42,31 @@ def test_a_sweep_from_another_directory_runs_through_the_suite_launcher(tmp_path
     assert "sweep done" in swept.stdout and "2 finished" in swept.stdout
     assert len(list(runs_dir.rglob("summary.json"))) == 2
     assert list(cwd.iterdir()) == []  # nothing lands in the working directory
+
+
+def test_the_main_commands_are_console_scripts() -> None:
+    assert set(SCRIPTS) >= {
+        "optrepro-train", "optrepro-sweep-plan", "optrepro-tables", "optrepro-export",
+        "optrepro-demo", "optrepro-download",
+    }  # fmt: skip
+    installed = {ep.name: ep for ep in entry_points(group="console_scripts") if ep.name in SCRIPTS}
+    assert set(installed) == set(SCRIPTS), "reinstall the suite (`make install`)"
+    assert all(callable(ep.load()) for ep in installed.values())
+
+
+def one_in_make_test(name: str) -> object:
+    """Each ``--help`` is a process importing torch: ``make test`` runs one, test-all all."""
+    return name if name == "optrepro-tables" else pytest.param(name, marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize("name", [one_in_make_test(name) for name in sorted(SCRIPTS)])
+def test_each_console_script_answers_help_from_another_directory(name: str, tmp_path: Path) -> None:
+    script = BIN / name
+    assert script.is_file(), f"{script} is missing: reinstall the suite (`make install`)"
+    answered = run([str(script), "--help"], tmp_path)
+    assert answered.returncode == 0, answered.stdout + answered.stderr
+    assert answered.stdout.strip() and not answered.stderr.strip(), answered.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing lands in the working directory
 
 
 @pytest.mark.parametrize(
