@@ -1,9 +1,10 @@
 """``python -m scripts.make_tables --runs DIR --out DIR [--paper NAME] [--source local|wandb]``
 
 Turns runs into the papers' tables (Markdown, CSV, LaTeX), their claims and figures, next to the
-published numbers of ``results/reference/``. With no runs at all (even no runs directory yet) it
+published numbers of ``results/reference/``. With no runs at all (an empty runs directory) it
 still writes every table: the papers' numbers with "no runs" cells. Exit codes: 0 written, 2 bad
-input (a malformed reference file, an unknown paper, an unreadable W&B project).
+input (a runs directory that does not exist, a malformed reference file, an unknown paper, an
+unreadable W&B project).
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--sweep", default="ablation/adam2k_digits")
-    parser.add_argument("--out", type=Path, default=None, help="default: results/<sweep>")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: tables/<sweep> (git-ignored)"
+    )
     args = parser.parse_args(argv)
     try:
         paths = plot_sweep(args.runs, args.sweep, args.out)

@@ -76,10 +76,10 @@ def plot(runs: list[RunRecord], out_dir: Path, title: str) -> list[Path]:
 
 def plot_sweep(runs_dir: Path, sweep: str, out_dir: Path | None = None) -> list[Path]:
     """The figure of the sweep ``sweep`` (``ablation/adam2k_digits``) under ``runs_dir``, in
-    ``out_dir`` (default: ``results/<sweep>``)."""
+    ``out_dir`` (default: ``tables/<sweep>``, git-ignored like every table)."""
     sweep_dir = runs_dir / sweep.replace("/", "_")
     runs = [run for run in load_local_runs(sweep_dir) if run.status == "finished"]
     if not runs:
         raise NoFinishedRuns(f"no finished runs under {sweep_dir}; run the sweep first")
-    out_dir = out_dir or Path("results") / sweep.replace("/", "_")
+    out_dir = out_dir or Path("tables") / sweep.replace("/", "_")
     return plot(runs, out_dir, f"RAdam §3.1 ablation: {runs[0].task}")

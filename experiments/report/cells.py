@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from experiments.report.curves import run_events
 from experiments.report.grouping import Group, canonical, match_entry, metric_mode, select_setting
 from experiments.report.records import RunRecord
 from experiments.report.reference import Claim, Entry, ReferenceSet, TableSpec, qualified_id
@@ -159,20 +160,63 @@ class ClaimResult:
 
     @property
     def paper_difference(self) -> float:
-        """The paper's own margin, oriented like ``comparison`` (> 0 favours ``better``)."""
+        """The paper's own margin, oriented like ``comparison`` (> 0 favours ``better``); at the
+        matched epochs where the claim has them."""
+        matched = self.claim.matched
         better, worse = self.better.entry.value, self.worse.entry.value
+        if matched is not None:
+            better, worse = matched.better, matched.worse
         if better is None or worse is None:
             return math.nan
         sign = 1.0 if metric_mode(self.better.entry.metric) == "max" else -1.0
         return sign * (better - worse)
 
+    @property
+    def matched_note(self) -> str:
+        """What a comparison at matched epochs changed (empty for other claims)."""
+        matched = self.claim.matched
+        if matched is None:
+            return ""
+        full = ClaimResult(replace(self.claim, matched=None), self.better, self.worse,
+                           self.comparison, self.verdict).paper_difference  # fmt: skip
+        return (
+            f"compared at epoch {matched.epochs:g}, where the shorter reference run ends "
+            f"({matched.source}): the paper's Δ there is {self.paper_difference:+.2f} "
+            f"(at their full lengths {full:+.2f}); ours is each run's best up to that epoch"
+        )
+
+
+def values_up_to_epoch(cell: Cell, epochs: float) -> dict[int | None, float]:
+    """Seed → the entry's metric over each finished run's evaluations up to ``epochs``: the
+    last one (statistic ``final``), else the best (``best_epoch``, and ``at_best`` where the run
+    selects on the entry's metric, as the PTB recipes do)."""
+    metric, found = cell.entry.metric, {}
+    best = min if metric_mode(metric) == "min" else max
+    for run in cell.runs:
+        if run.status != "finished" or cell.selected is None:
+            continue
+        seen = [
+            float(event[metric])
+            for event in run_events(run)
+            if isinstance(event.get(metric), int | float) and event.get("epoch", math.inf) <= epochs
+        ]
+        seen = [value for value in seen if math.isfinite(value)]
+        if seen:
+            found[run.seed] = seen[-1] if cell.entry.statistic == "final" else best(seen)
+    return found
+
 
 def build_claim(claim: Claim, cells: Mapping[str, Cell]) -> ClaimResult:
-    """Paired over the seeds both sides finished; oriented by the metric's direction."""
+    """Paired over the seeds both sides finished; oriented by the metric's direction; at the
+    claim's matched epochs when it has them."""
     better, worse = cells[claim.better], cells[claim.worse]
-    seeds = sorted(set(better.values) & set(worse.values), key=lambda s: (s is None, s or 0))
-    a = [better.values[seed] for seed in seeds]
-    b = [worse.values[seed] for seed in seeds]
+    mine, theirs = better.values, worse.values
+    if claim.matched is not None:
+        mine = values_up_to_epoch(better, claim.matched.epochs)
+        theirs = values_up_to_epoch(worse, claim.matched.epochs)
+    seeds = sorted(set(mine) & set(theirs), key=lambda s: (s is None, s or 0))
+    a = [mine[seed] for seed in seeds]
+    b = [theirs[seed] for seed in seeds]
     if metric_mode(better.entry.metric) == "min":
         a, b = b, a
     comparison = paired_comparison(a, b)

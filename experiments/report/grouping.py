@@ -1,11 +1,14 @@
 """Groups of runs (sweep × task × optimizer preset × hyperparameters) and the paper's setting
 selection.
 
-A group is every run of one sweep, task, optimizer preset and set of scientific overrides, one run
-per seed: runs of two sweeps are never pooled silently (the same setting run by a paper sweep and
-by one's own sweep are two groups, and a reference entry takes the groups of its own sweeps).
-``pool_sweeps=True`` pools them (the sweep is then ``*``; a seed run twice keeps its best-status
-run and is counted as a duplicate).
+A group is every run of one sweep, task, optimizer preset and setting, one run per seed. The
+setting is the run's resolved science (``summary.json``'s ``setting`` digest), so
+``optimizer.lr=0.001`` written out and the default 0.001 are one group (their directories stay
+apart; a key only some runs spelled is a default the others left out); runs recorded before the
+digest existed fall back to their canonical overrides. Runs of two sweeps are never pooled
+silently (the same setting run by a paper sweep and by one's own sweep are two groups, and a
+reference entry takes the groups of its own sweeps). ``pool_sweeps=True`` pools them (the sweep
+is then ``*``; a seed run twice keeps its best-status run and is counted as a duplicate).
 """
 
 from __future__ import annotations
@@ -40,8 +43,11 @@ class Group:
     task: str
     optimizer: str
     overrides: dict[str, str]
-    """As the first run spelled them."""
+    """Every override a run of the group spelled, as the first one spelled it."""
     canonical: dict[str, str]
+    """The canonical overrides every run spelled (the group's key)."""
+    spelled: dict[str, str] = field(default_factory=dict)
+    """The canonical overrides any run spelled (a key only some spelled is a default value)."""
     runs: dict[int | None, RunRecord] = field(default_factory=dict)
     """One run per seed."""
     duplicates: int = 0
@@ -86,18 +92,37 @@ class Group:
         return ", ".join(f"{k}={v}" for k, v in items) or "default"
 
 
-def group_runs(records: Iterable[RunRecord], pool_sweeps: bool = False) -> dict[GroupKey, Group]:
-    """Records grouped by sweep × task × optimizer × canonical overrides, in sorted key order."""
-    groups: dict[GroupKey, Group] = {}
+def _spellings(records: list[RunRecord]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The overrides any record spelled (first spelling), their canonical values, and the
+    canonical ones every record spelled (one setting gives each key one value)."""
+    raw: dict[str, str] = {}
     for record in records:
-        canon = {k: canonical(v) for k, v in record.overrides.items()}
+        for key, value in sorted(record.overrides.items()):
+            raw.setdefault(key, value)
+    spelled = {key: canonical(value) for key, value in raw.items()}
+    everywhere = {k: v for k, v in spelled.items() if all(k in r.overrides for r in records)}
+    return raw, spelled, everywhere
+
+
+def group_runs(records: Iterable[RunRecord], pool_sweeps: bool = False) -> dict[GroupKey, Group]:
+    """Records grouped by sweep × task × optimizer × setting (the resolved science where the run
+    recorded it, else the canonical overrides), keyed by the overrides every run of the group
+    spelled, in sorted key order."""
+    settings: dict[tuple, list[RunRecord]] = {}
+    for record in records:
         sweep = POOLED if pool_sweeps else record.sweep
-        key = (sweep, record.task, record.optimizer, tuple(sorted(canon.items())))
+        spelled = tuple(sorted((k, canonical(v)) for k, v in record.overrides.items()))
+        setting = ("digest", record.setting) if record.setting else ("overrides", spelled)
+        settings.setdefault((sweep, record.task, record.optimizer, setting), []).append(record)
+    groups: dict[GroupKey, Group] = {}
+    for (sweep, task, optimizer, _), members in settings.items():
+        raw, spelled, everywhere = _spellings(members)
+        key = (sweep, task, optimizer, tuple(sorted(everywhere.items())))
         group = groups.get(key)
         if group is None:
-            overrides = dict(sorted(record.overrides.items()))
-            group = groups[key] = Group(sweep, record.task, record.optimizer, overrides, canon)
-        group.add(record)
+            group = groups[key] = Group(sweep, task, optimizer, raw, everywhere, spelled)
+        for record in members:
+            group.add(record)
     return {key: groups[key] for key in sorted(groups)}
 
 
@@ -112,19 +137,22 @@ def match_entry(entry: Entry, groups: Iterable[Group]) -> tuple[list[Group], lis
     """The entry's candidate settings, and the other groups of its task × optimizer.
 
     A candidate comes from one of the entry's sweeps (any sweep when pooled, or when the entry
-    names none), and its overrides, outside the keys selected over (``select.over``), are
-    exactly the entry's ``overrides``: the row means that setting and nothing else (a smoke run
-    with an extra ``max_steps`` override, or the same setting in another sweep, is not a
-    candidate: it is listed as "other").
+    names none), its runs spelled the entry's ``overrides`` with their values, and every other
+    override all its runs spelled is a key selected over (``select.over``): the row means that
+    setting and nothing else (a smoke run with an extra ``max_steps`` override, or the same
+    setting in another sweep, is not a candidate: it is listed as "other"). A key only some
+    runs of a group spelled holds the default value for the others, so it does not count.
     """
     required = {k: canonical(v) for k, v in entry.overrides.items()}
     sweeps = {name.replace("/", "_") for name in entry.sweep_names}  # as directories spell it
     matched, others = [], []
     for group in groups:
-        fixed = {k: v for k, v in group.canonical.items() if k not in entry.select_over}
+        fixed = {k for k in group.canonical if k not in entry.select_over}
+        spelled = group.spelled or group.canonical
+        same = fixed <= set(required) and all(spelled.get(k) == v for k, v in required.items())
         in_sweep = group.sweep in (POOLED, *sweeps) or not sweeps
         in_sweep = in_sweep or group.sweep.replace("/", "_") in sweeps
-        (matched if fixed == required and in_sweep else others).append(group)
+        (matched if same and in_sweep else others).append(group)
     return matched, others
 
 

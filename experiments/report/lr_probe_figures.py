@@ -57,22 +57,48 @@ def run_label(run_dir: Path) -> str:
     return f"{optimizer} on {task}, seed {seed}" + (f" ({overrides})" if overrides else "")
 
 
+DEAD_FACTOR = 1e3
+"""A coordinate whose effective lr is this many times the epoch's median is taken as dead."""
+
+
+def dead_coordinates(values: np.ndarray) -> np.ndarray:
+    """Cells (coordinate × epoch) at ≥ ``DEAD_FACTOR`` × the epoch's median effective lr: a
+    coordinate that has had no gradient (a dead ReLU unit, an unused embedding row) has v = 0,
+    so Adam-type optimizers give it lr/ε, orders of magnitude above every live coordinate."""
+    with np.errstate(invalid="ignore"):
+        median = np.nanmedian(np.where(values > 0, values, np.nan), axis=0, keepdims=True)
+        return values >= DEAD_FACTOR * median
+
+
 def plot_heatmap(events: list[dict], out_dir: Path, label: str = "") -> list[Path]:
+    """log10 of each sampled coordinate's effective lr per epoch; dead coordinates (lr/ε) are
+    grey and outside the colour scale, which they would otherwise take over."""
     names = [key for key in events[0] if key.startswith("diag/lr/")]
     values = np.array([[event[name] for event in events] for name in names], dtype=float)
-    logged = np.log10(np.where(values > 0, values, np.nan))
+    dead = dead_coordinates(values)
+    logged = np.log10(np.where((values > 0) & ~dead, values, np.nan))
     fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(events) + 3), 0.45 * len(names) + 1.5))
-    image = ax.imshow(logged, aspect="auto", cmap="viridis", interpolation="nearest")
+    colours = plt.get_cmap("viridis").copy()
+    colours.set_bad("lightgrey")
+    image = ax.imshow(logged, aspect="auto", cmap=colours, interpolation="nearest")
     ax.set_yticks(range(len(names)), [name.removeprefix("diag/lr/") for name in names], fontsize=7)
     epochs = [event["epoch"] for event in events]
     ticks = range(0, len(epochs), max(1, len(epochs) // 10))
     ax.set_xticks(list(ticks), [f"{epochs[i]:g}" for i in ticks])
     ax.set_xlabel("epoch")
     title = "effective learning rate per sampled coordinate (log10)"
+    if dead.any():
+        rows = int(dead.any(axis=1).sum())
+        title += (
+            f"\ngrey: {rows} coordinate(s) at ≥ {DEAD_FACTOR:g}× the epoch's median "
+            "(≈ lr/ε: no gradient yet), left out of the colour scale"
+        )
     ax.set_title(f"{label}\n{title}" if label else title, fontsize=10)
     for row in range(len(names)):
         for col in range(len(events)):
-            if len(events) <= 20 and math.isfinite(logged[row, col]):
+            if len(events) <= 20 and dead[row, col]:
+                ax.text(col, row, "dead", ha="center", va="center", fontsize=6)
+            elif len(events) <= 20 and math.isfinite(logged[row, col]):
                 ax.text(col, row, f"{logged[row, col]:.1f}", ha="center", va="center", fontsize=6)
     fig.colorbar(image, ax=ax, label="log10(lr)")
     paths = save_png_and_pdf(fig, out_dir, "lr_heatmap")

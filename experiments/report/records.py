@@ -32,6 +32,9 @@ class RunRecord:
     overrides: dict[str, str]
     status: str
     source: str = "local"
+    setting: str | None = None
+    """The digest of the run's resolved science without seed and sweep (``summary.json``'s
+    ``setting``; None for runs written before it was recorded)."""
     headline: str | None = None
     final: dict[str, float] = field(default_factory=dict)
     best: dict[str, float] = field(default_factory=dict)
@@ -91,6 +94,7 @@ def record_from_summary(summary: Mapping[str, Any], name: str, path: Path | None
         seed=summary.get("seed"),
         overrides={str(k): str(v) for k, v in (summary.get("overrides") or {}).items()},
         status=str(summary.get("status", "incomplete")),
+        setting=summary.get("setting"),
         headline=headline.get("metric"),
         final=dict(summary.get("final") or {}),
         best={k: b["value"] for k, b in best.items() if isinstance(b, Mapping)},

@@ -69,6 +69,19 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class MatchedEpochs:
+    """A claim whose two reference numbers come from runs of different lengths is compared at
+    the shorter one's last epoch: the reference's own values there, and ours read from each
+    run's ``metrics.jsonl`` up to that epoch."""
+
+    epochs: float
+    better: float
+    """The better side's reference value at ``epochs`` (its best up to there)."""
+    worse: float
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Claim:
     id: str
     text: str
@@ -76,6 +89,7 @@ class Claim:
     """Entry id of the side the paper says is better."""
     worse: str
     notes: str = ""
+    matched: MatchedEpochs | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +212,7 @@ def load_reference(path: Path) -> ReferenceSet:
             better=str(item["better"]),
             worse=str(item["worse"]),
             notes=str(item.get("notes") or "").strip(),
+            matched=_matched_epochs(item.get("matched_epochs"), f"{path}: claim {item['id']}"),
         )
         for side in (claim.better, claim.worse):
             if side not in ids:
@@ -261,3 +276,17 @@ def second_references(sets: Sequence[ReferenceSet]) -> dict[str, list[Entry]]:
             for target in entry.second_reference_for:
                 found.setdefault(target, []).append(entry)
     return found
+
+
+def _matched_epochs(raw: Any, where: str) -> MatchedEpochs | None:
+    if raw is None:
+        return None
+    try:
+        return MatchedEpochs(
+            float(raw["epochs"]), float(raw["better"]), float(raw["worse"]),
+            str(raw.get("source") or ""),
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as error:
+        raise ReferenceError(
+            f"{where}: matched_epochs needs numbers epochs, better and worse ({error})"
+        ) from None

@@ -46,7 +46,11 @@ def claims_markdown(results: Sequence[ClaimResult], title: str, context: Context
         rows.append([r.claim.text, r.claim.better, r.claim.worse, f["paper"], f["ours"], f["ci"],
                      f["pairs"], f["p"], f"**{r.verdict.label}**", r.verdict.reason])  # fmt: skip
     lines += markdown_table(MARKDOWN_COLUMNS.split(" | "), rows)
-    notes = [f"{r.claim.id}: {r.claim.notes}" for r in results if r.claim.notes]
+    notes = [
+        f"{r.claim.id}: {' '.join(filter(None, [r.matched_note, r.claim.notes]))}"
+        for r in results
+        if r.claim.notes or r.matched_note
+    ]
     if notes:
         lines += ["", "Notes:", ""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"

@@ -57,9 +57,9 @@ def _warn_incomplete_curves(records: list[RunRecord]) -> None:
 
 
 def run_tables(request: TablesRequest) -> int:
-    """Write the tables ``request`` asks for; the command's exit code. With no runs at all (even
-    no runs directory yet) every table is still written: the papers' numbers with "no runs"
-    cells."""
+    """Write the tables ``request`` asks for; the command's exit code. With no runs at all (an
+    empty runs directory) every table is still written: the papers' numbers with "no runs"
+    cells. A runs directory that does not exist is a typo until shown otherwise: exit 2."""
     try:
         references = load_references(request.reference)
     except (OSError, ReferenceError) as error:
@@ -70,18 +70,18 @@ def run_tables(request: TablesRequest) -> int:
     except ReferenceError as error:
         print(f"error: {error} (in {request.reference})", file=sys.stderr)
         return 2
-    if request.source == "local" and not Path(request.runs).exists():
+    if request.source == "local" and not Path(request.runs).is_dir():
         print(
-            f"warning: no runs directory {request.runs}: every cell says 'no runs'",
+            f"error: --runs {request.runs} is not a directory (a sweep writes its runs under "
+            "runs_dir, default runs/; for the papers' tables without runs give an empty one)",
             file=sys.stderr,
         )
-        records = []
-    else:
-        try:
-            records = load_runs(request.source, request.runs, request.groups)
-        except RunsUnavailable as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+        return 2
+    try:
+        records = load_runs(request.source, request.runs, request.groups)
+    except RunsUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     _warn_incomplete_curves(records)
     outputs = make_tables(
         records, references, request.out, Context(request.command), papers, request.figures,

@@ -1,6 +1,6 @@
 """Run records from Weights & Biases, through the public API, mapped to the same ``RunRecord``.
 
-What the W&B mirror (``experiments/wandb_mirror.py``) records: group = the sweep, tags = [task,
+What the W&B mirror (``experiments/runs/wandb_mirror.py``) records: group = the sweep, tags = [task,
 optimizer], name = the run directory relative to ``runs_dir``, config = the resolved config, and
 at the end the summary keys ``status``, ``steps``, ``epochs``, ``time_total``, ``diverged_at``,
 ``final/<metric>`` and ``best/<metric>``. The run's identity (with its overrides) is read from a
@@ -75,6 +75,7 @@ def record_from_wandb(run: Any, group_keys: Sequence[str] = ()) -> RunRecord:
         overrides={str(k): str(v) for k, v in (identity.get("overrides") or {}).items()},
         status=str(status),
         source="wandb",
+        setting=identity.get("setting"),
         headline=task_config.get("headline"),
         final=prefixed("final/"),
         best=best,

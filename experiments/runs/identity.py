@@ -9,6 +9,8 @@ The name's format, and how it is read back, is ``experiments.runs.run_name``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +92,8 @@ class RunIdentity:
     sweep: str
     overrides: dict[str, str]
     path: Path
+    setting: str = ""
+    """``setting_digest`` of the run's config: one value per setting, whatever the spelling."""
 
     @classmethod
     def of(
@@ -110,6 +114,7 @@ class RunIdentity:
             sweep=str(cfg.sweep),
             overrides=science,
             path=path,
+            setting=setting_digest(cfg),
         )
 
     @property
@@ -122,6 +127,7 @@ class RunIdentity:
         return {
             "task": self.task, "optimizer": self.optimizer, "seed": self.seed,
             "sweep": self.sweep, "overrides": self.overrides, "name": self.name,
+            "setting": self.setting,
         }  # fmt: skip
 
 
@@ -131,9 +137,18 @@ def scientific_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in dict(container).items() if k not in OPERATIONAL_KEYS}
 
 
+def setting_digest(cfg: DictConfig | Mapping[str, Any]) -> str:
+    """A digest of the run's science without its seed and sweep: the runs of one setting share
+    it however their overrides were spelled (``optimizer.lr=0.001`` and the default 0.001),
+    so the tables group them together while their directories may stay apart."""
+    science = {k: v for k, v in scientific_config(cfg).items() if k not in ("seed", "sweep")}
+    text = json.dumps(science, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 LOOP_RECIPE_DEFAULTS = {
     f"task.{name}": getattr(LoopOptions, name)
-    for name in ("precision", "compile", "clip_grad_norm", "update_freq")
+    for name in ("precision", "eval_precision", "compile", "clip_grad_norm", "update_freq")
 }
 """The loop's recipe keys with the value a recipe that does not set them gets: a stored config
 written before its recipe declared one of them still matches while the value is this default."""

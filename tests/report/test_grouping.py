@@ -91,3 +91,27 @@ def test_selection_falls_back_to_the_entry_metric_with_a_note(index, entries) ->
     chosen = select_setting(free, match_entry(free, groups)[0])
     assert chosen.metric == "test/loss" and "val/loss" in chosen.note
     assert chosen.group.describe() == "optimizer.lr=0.1"  # lower test loss (0.30 vs 0.5)
+
+
+def test_a_setting_is_one_group_however_its_overrides_were_spelled(
+    run_in_process, tmp_path
+) -> None:
+    """``optimizer.lr=0.001`` written out and Adam's default 0.001 are one setting: two run
+    directories, one group of two seeds (``summary.json`` records the setting's digest)."""
+    root = tmp_path / "shared"
+    for overrides in (
+        ("seed=1",),
+        ("seed=2", "optimizer.lr=0.001"),
+        ("seed=3", "optimizer.lr=2e-3"),
+    ):
+        assert run_in_process("max_steps=2", *overrides, runs_dir=root).returncode == 0
+    records = load_local_runs(root)
+    assert len({record.name.rsplit("/", 1)[0] for record in records}) == 3  # three directories
+    groups = group_runs(records)
+    seeds = {group.describe(): sorted(group.runs) for group in groups.values()}
+    assert seeds == {
+        "max_steps=2, optimizer.lr=0.001": [1, 2],  # what any run spelled
+        "max_steps=2, optimizer.lr=0.002": [3],
+    }
+    shared = next(g for g in groups.values() if sorted(g.runs) == [1, 2])
+    assert shared.canonical == {"max_steps": canonical("2")}  # the key: what every run spelled

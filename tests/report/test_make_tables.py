@@ -5,6 +5,7 @@ no runs at all, and bad input."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -39,11 +40,13 @@ def cells(out: Path) -> dict[str, dict[str, str]]:
 def test_selected_settings_statistics_and_verdicts(cells) -> None:
     on_val, on_test, best = cells["sgd.val"], cells["sgd.test"], cells["sgd.best"]
     assert on_val["setting"] == "optimizer.lr=0.1" and on_test["setting"] == "optimizer.lr=0.01"
-    # lr 0.1 final test accuracies 90, 91, 92: mean 91, std 1, bootstrap interval [90, 92].
-    assert [float(on_val[k]) for k in ("n", "mean", "std", "ci_low", "ci_high")] == [
-        3, 91.0, 1.0, 90.0, 92.0,
-    ]  # fmt: skip
-    assert on_val["verdict"] == "matches"  # |91 - 91.2| <= half-width 1.0
+    # lr 0.1 final test accuracies 90, 91, 92: mean 91, std 1, t-interval 91 ± 4.3027 / √3.
+    half = 4.302653 / math.sqrt(3)
+    assert [float(on_val[k]) for k in ("n", "mean", "std", "ci_low", "ci_high")] == pytest.approx(
+        [3, 91.0, 1.0, 91 - half, 91 + half], rel=1e-6
+    )
+    # 91.2 lies in the interval, whose half-width 2.48 is far beyond the tolerance 0.1.
+    assert on_val["verdict"].startswith("inconclusive")
     assert on_test["verdict"] == "higher" and float(on_test["difference"]) == pytest.approx(3.0)
     assert float(best["mean"]) == pytest.approx(92.0)  # best-epoch values 91, 92, 93
     adam = cells["adam"]
@@ -78,6 +81,26 @@ def test_claims(out: Path) -> None:
     assert claims.loc["sgd_beats_adam", "p_value"] == pytest.approx(1 - t / math.sqrt(t * t + 2))
 
 
+def test_a_claim_with_matched_epochs_compares_each_run_up_to_that_epoch(out: Path) -> None:
+    claims = pd.read_csv(out / "fixture" / "claims.csv").set_index("id")
+    matched = claims.loc["sgd_beats_adam_at_epoch_1"]
+    assert matched["paper_difference"] == pytest.approx(1.0)  # 85 − 84, not 91.2 − 95
+    differences = []
+    for seed in (1, 2, 3):  # the last test/acc at epoch ≤ 1 of each side's run, read directly
+        sides = [f"sgd/optimizer.lr=0.1/seed={seed}", f"adam/optimizer.lr=0.001/seed={seed}"]
+        at_one = []
+        for side in sides:
+            lines = (FIXTURE_RUNS / "fixture" / "digits" / side / "metrics.jsonl").read_text()
+            events = [json.loads(line) for line in lines.splitlines()]
+            at_one.append(
+                [e["test/acc"] for e in events if "test/acc" in e and e["epoch"] <= 1][-1]
+            )
+        differences.append(at_one[0] - at_one[1])
+    assert matched["difference"] == pytest.approx(sum(differences) / 3)
+    text = (out / "fixture" / "claims.md").read_text()
+    assert "compared at epoch 1, where the shorter reference run ends" in text
+
+
 def test_traceability_header_and_cost(out: Path) -> None:
     text = (out / "fixture" / "digits.md").read_text()
     assert f"--runs {FIXTURE_RUNS}" in text  # the regenerate command
@@ -109,11 +132,9 @@ def test_every_format_is_written_and_parses(out: Path) -> None:
         assert (paper / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
 
 
-@pytest.mark.parametrize("make_runs_dir", [True, False], ids=["empty", "absent"])
-def test_no_runs_gives_the_papers_tables_with_empty_cells(tmp_path: Path, make_runs_dir) -> None:
+def test_no_runs_gives_the_papers_tables_with_empty_cells(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    if make_runs_dir:
-        runs.mkdir()
+    runs.mkdir()
     assert write_tables(runs, tmp_path / "out") == 0
     table = pd.read_csv(tmp_path / "out" / "radam" / "table1_cifar10.csv")
     assert set(table["verdict"]) == {"no runs"}
@@ -134,9 +155,19 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "unknown paper nope" in capsys.readouterr().err
 
 
+def test_a_runs_directory_that_does_not_exist_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = run_script("make_tables", "--runs", str(tmp_path / "rnus"), "--out", str(tmp_path / "o"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and f"--runs {tmp_path / 'rnus'} is not a directory" in (
+        done.stderr
+    )
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_paper_spread_over_task_family_files_lands_in_one_folder(tmp_path: Path) -> None:
     """``--paper radam`` takes radam.yaml, radam_lm.yaml and radam_nmt.yaml (``paper: radam``):
     their tables share results/radam/, each file's claims keep their own file."""
+    (tmp_path / "none").mkdir()
     assert write_tables(tmp_path / "none", tmp_path, papers=["radam"], figures=False) == 0
     written = {path.name for path in (tmp_path / "radam").iterdir()}
     assert {"table1_cifar10.md", "table1_lm1b.md", "table2_nmt.md"} <= written
