@@ -18,6 +18,31 @@ from experiments.analyses.figure_files import save_png_and_pdf  # noqa: E402
 FIRST_PLOTTED_STEP = 5
 
 
+COINCIDE = 0.05
+"""Curves whose variances differ by less than this share at every plotted step coincide (on
+the log axis 5% is far thinner than a line)."""
+
+
+def coinciding_mus(simulated: pd.DataFrame) -> list[list[float]]:
+    """Groups of two or more µ whose Var[ψ_t] curves coincide within ``COINCIDE`` at every step
+    (with the same draws, µ ≪ 1 barely changes ψ_t: the eye sees one line where there are
+    several)."""
+    curves = {
+        mu: rows.sort_values("t")["var_psi"].to_numpy()
+        for mu, rows in simulated.groupby("mu", sort=True)
+    }
+    groups: list[list[float]] = []
+    for mu, curve in curves.items():
+        for group in groups:
+            reference = curves[group[0]]
+            if np.all(np.abs(curve - reference) <= COINCIDE * np.abs(reference)):
+                group.append(mu)
+                break
+        else:
+            groups.append([mu])
+    return [group for group in groups if len(group) > 1]
+
+
 def plot_variance(
     simulated: pd.DataFrame, analytic: pd.DataFrame, curves: pd.DataFrame, out_dir: Path
 ) -> list[Path]:
@@ -49,6 +74,12 @@ def plot_variance(
     left.legend(
         handles=handles, fontsize=8, ncol=2, title="same draws for every µ", title_fontsize=8
     )
+    for group in coinciding_mus(simulated[simulated["t"] >= FIRST_PLOTTED_STEP]):
+        names = ", ".join(f"{mu:g}" for mu in group)
+        left.text(
+            0.98, 0.02, f"µ = {names}: one line (they coincide within {COINCIDE:.0%})",
+            transform=left.transAxes, fontsize=8, va="bottom", ha="right",
+        )  # fmt: skip
 
     right.plot(
         analytic["rho_t"],

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from experiments.lr_probe import LearningRateProbe
 from experiments.models.digits_cnn import DigitsCNN
-from experiments.report.lr_probe_figures import plot_run
+from experiments.report.lr_probe_figures import dead_coordinates, plot_run
 from optimizers import AdaBound, Adam, RAdam
 from tests.experiments.cli import read_metrics
 from tests.report.command_line import run_script
@@ -118,3 +119,11 @@ def test_plotting_a_path_that_is_not_a_run_is_one_line_and_exit_2(tmp_path) -> N
     assert stopped.returncode == 2
     (line,) = stopped.stderr.strip().splitlines()
     assert "is not a run directory" in line and "diagnostics.lr_probe=true" in line
+
+
+def test_coordinates_at_lr_over_eps_are_dead_and_kept_off_the_colour_scale() -> None:
+    # Adam's lr 1e-3 over ε 1e-8 on a coordinate without gradient, against live ones near 1e-2.
+    values = np.array([[1e-2, 2e-2], [5e-3, 1e-2], [1e5, 3e-2], [2e-2, 1e-2]])
+    assert dead_coordinates(values).tolist() == [[False] * 2, [False] * 2, [True, False],
+                                                 [False] * 2]  # fmt: skip
+    assert not dead_coordinates(np.full((3, 2), 0.1)).any()

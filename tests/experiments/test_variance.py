@@ -17,6 +17,7 @@ from experiments.analyses.variance import (
     variance_exact,
     variance_first_order,
 )
+from experiments.analyses.variance_plot import coinciding_mus
 
 BETA2 = 0.999
 
@@ -94,3 +95,17 @@ def test_command_writes_figure_and_tables(tmp_path) -> None:
     assert len(table) == 2 * 30
     analytic = pd.read_csv(tmp_path / "variance_analytic.csv")
     assert analytic["t"].min() == 5 and analytic["t"].max() == 30
+
+
+def test_curves_the_eye_would_take_for_one_are_named() -> None:
+    t = np.arange(1, 6)
+    rows = [
+        pd.DataFrame({"mu": mu, "t": t, "var_psi": base * (1 + wiggle * t)})
+        for mu, base, wiggle in [
+            (0.0, 1.0, 0.0),
+            (0.01, 1.0, 0.003),
+            (1.0, 0.5, 0.0),
+            (10.0, 1.0, 0.01),
+        ]  # fmt: skip
+    ]
+    assert coinciding_mus(pd.concat(rows)) == [[0.0, 0.01]]  # 10 drifts 10% away by t = 5
