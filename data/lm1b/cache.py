@@ -8,7 +8,9 @@ shards twice (count, then encode; a progress bar on a terminal) and the held-out
 never holding more than one chunk of lines as strings. A cache whose manifest does not match the
 corpus or the threshold is built again; one whose ``vocab.json`` does not match its recorded
 checksum, or whose id files have the wrong size, is rebuilt with a line saying so. A file lock
-makes concurrent runs of a sweep build it once.
+makes concurrent runs of a sweep build it once: a reader takes it shared through a read-only
+descriptor (a complete cache reads from a read-only directory; without a lock file there, and
+no way to write one, it reads unlocked), a build takes it exclusive.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from data import DataError
 from data.line_chunks import line_chunks
 from data.lm1b.files import RELEASE_SENTENCES, Corpus
 from data.token_stream.id_files import IdFileWriter, open_ids
@@ -65,14 +68,47 @@ def cache_dir(data_dir: str | Path, source: str, threshold: int) -> Path:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+def _locked(path: Path, shared: bool = False) -> Iterator[None]:
+    """The cache's lock: shared through a read-only descriptor for a reader (no lock at all
+    where the lock file is absent and cannot be created), exclusive for a build."""
+    lock_path = path.with_name(path.name + ".lock")
+    if shared and not lock_path.exists() and not os.access(path.parent, os.W_OK):
+        yield
+        return
+    if not shared:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DataError(_unwritable(path, error)) from None
+    try:
+        lock = open(lock_path, "r" if shared and lock_path.exists() else "a")
+    except OSError as error:
+        raise DataError(_unwritable(path, error)) from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _unwritable(path: Path, error: OSError) -> str:
+    return (
+        f"the One Billion Word cache {path} must be built but {path.parent} cannot be written "
+        f"({error.strerror}): give a writable data_dir=, or build it once where it can be"
+    )
+
+
+def _fresh(path: Path, corpus: Corpus, threshold: int) -> tuple[dict | None, bool]:
+    """The manifest, and whether it belongs to this corpus and threshold."""
+    manifest = _read_manifest(path)
+    fresh = (
+        manifest is not None
+        and manifest.get("format") == FORMAT
+        and manifest.get("fingerprint") == corpus.fingerprint()
+        and manifest.get("threshold") == threshold
+    )
+    return manifest, fresh
 
 
 def load_or_build(
@@ -85,14 +121,13 @@ def load_or_build(
     """The cached ids of ``corpus`` at ``threshold``, building (or rebuilding) them first when
     needed (module docstring)."""
     path = cache_dir(data_dir, corpus.source, threshold)
+    if path.is_dir():
+        with _locked(path, shared=True):
+            manifest, fresh = _fresh(path, corpus, threshold)
+            if fresh and _integrity_problem(path, manifest) is None:
+                return _open(path, manifest)
     with _locked(path):
-        manifest = _read_manifest(path)
-        fresh = (
-            manifest is not None
-            and manifest.get("format") == FORMAT
-            and manifest.get("fingerprint") == corpus.fingerprint()
-            and manifest.get("threshold") == threshold
-        )
+        manifest, fresh = _fresh(path, corpus, threshold)
         if fresh:
             problem = _integrity_problem(path, manifest)
             if problem is None:
@@ -100,7 +135,18 @@ def load_or_build(
             log(f"lm1b: {problem}: rebuilding the cache in {path}")
         else:
             log(f"lm1b: building the vocabulary and token-id cache in {path} (once per source)")
-        _build(corpus, path, threshold, log)
+        try:
+            _build(corpus, path, threshold, log)
+        except DataError:  # undecodable text: already one line; no partial cache left
+            shutil.rmtree(path.with_name(path.name + ".partial"), ignore_errors=True)
+            raise
+        except OSError as error:  # unreadable shard, full disk: one line, no partial cache left
+            shutil.rmtree(path.with_name(path.name + ".partial"), ignore_errors=True)
+            raise DataError(
+                f"building the One Billion Word cache in {path} failed: {error.strerror} "
+                f"({error.filename}); the partial build was removed, and the same command "
+                "builds it once that is fixed"
+            ) from None
         return _open(path, _read_manifest(path))
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data import DataUnavailable
+from data.text_lines import utf8_lines
 
 RELEASE = "1-billion-word-language-modeling-benchmark-r13output"
 TRAIN_FOLDER = "training-monolingual.tokenized.shuffled"
@@ -117,8 +118,7 @@ def _files(folder: Path, pattern: str) -> list[Path]:
 
 
 def _read_lines(path: Path) -> Iterator[str]:
-    with open(path, encoding="utf-8", newline="\n") as stream:
-        yield from stream
+    return utf8_lines(path, newline="\n")
 
 
 def _release_corpus(root: Path) -> Corpus:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from data import DataUnavailable
+from data.text_lines import utf8_lines
 from data.token_stream.vocabulary import PTB_EOS, Vocabulary, file_sha256
 
 SPLITS = ("train", "valid", "test")
@@ -57,8 +58,7 @@ def find_folder(data_dir: str | Path) -> Path:
 
 def _lines(path: Path) -> list[str]:
     """The file's lines as Python's text iteration yields them (split at newlines only)."""
-    with open(path, encoding="utf-8", newline="\n") as stream:
-        return list(stream)
+    return list(utf8_lines(path, newline="\n"))
 
 
 def load_ptb(data_dir: str | Path) -> PennTreebank:

@@ -9,7 +9,9 @@ with (a dictionary that no longer matches is refused). A directory without a man
 as ``fairseq-preprocess`` output and read as it is.
 
 Concurrent loads (data-parallel ranks) build once: a file lock serialises them and the cache is
-written to a temporary folder that replaces the old one in one rename.
+written to a temporary folder that replaces the old one in one rename. A cache is whole or
+absent: one missing member makes it stale (rebuilt from the text, or one line naming the text
+that would rebuild it), and the next build removes the folders of builds that were killed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from data import DataError, DataUnavailable
+from data.text_lines import utf8_lines
 from data.translation.binarized import TokenArray
 from data.translation.corpus_types import SPLITS, CorpusSpec, TranslationCorpus
 from data.translation.dictionary import Dictionary
@@ -39,8 +42,7 @@ def array_name(split: str, source_lang: str, target_lang: str, lang: str) -> str
 
 
 def _lines(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8") as stream:
-        yield from stream
+    return utf8_lines(path)
 
 
 def _line_count(path: Path) -> int:
@@ -94,6 +96,11 @@ def needs_binarizing(spec: CorpusSpec, data_dir: Path, source_lang: str, target_
     manifest = read_manifest(bin_dir)
     if not missing_bin and (manifest is None or missing_text or not _stale(manifest, texts)):
         return False
+    if missing_text and missing_bin and manifest is not None:
+        raise DataUnavailable(
+            f"the cache {bin_dir} lacks {missing_bin[0]}, and the prepared text that would "
+            f"rebuild it is missing ({missing_text[0]}): run `{spec.prepare_command(data_dir)}`"
+        )
     if missing_text:
         raise DataUnavailable(
             f"{spec.name} ({spec.source}) is not prepared: {missing_text[0]} is missing; "
@@ -134,12 +141,14 @@ def _build_locked(
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         manifest = read_manifest(bin_dir)
-        if manifest is not None and not _stale(manifest, texts):
+        expected = _expected_files(source_lang, target_lang)
+        whole = all((bin_dir / name).is_file() for name in expected)
+        if manifest is not None and whole and not _stale(manifest, texts):
             return  # another process built it while we waited
+        _remove_leftovers(bin_dir)
         scratch = bin_dir.with_name(f".{bin_dir.name}.tmp-{os.getpid()}")
-        shutil.rmtree(scratch, ignore_errors=True)
         try:
-            build(spec, scratch, texts, source_lang, target_lang)
+            _build_or_say_why(spec, scratch, texts, source_lang, target_lang, bin_dir)
             old = bin_dir.with_name(f".{bin_dir.name}.old-{os.getpid()}")
             if bin_dir.exists():
                 bin_dir.rename(old)
@@ -147,6 +156,33 @@ def _build_locked(
             shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _build_or_say_why(
+    spec: CorpusSpec,
+    scratch: Path,
+    texts: dict[tuple[str, str], Path],
+    source_lang: str,
+    target_lang: str,
+    bin_dir: Path,
+) -> None:
+    """``build`` into ``scratch``; an unreadable text or a full disk is one line (the caller
+    removes the scratch folder)."""
+    try:
+        build(spec, scratch, texts, source_lang, target_lang)
+    except OSError as error:
+        raise DataError(
+            f"binarizing {spec.name} into {bin_dir} failed: {error.strerror} ({error.filename}); "
+            "the partial build was removed, and the same command builds it once that is fixed"
+        ) from None
+
+
+def _remove_leftovers(bin_dir: Path) -> None:
+    """The scratch and replaced folders of builds that died (killed mid-build): each is a full
+    binarized copy. Called under the build lock, so no live build owns one."""
+    for pattern in (f".{bin_dir.name}.tmp-*", f".{bin_dir.name}.old-*"):
+        for leftover in bin_dir.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def build(

@@ -4,17 +4,22 @@ when it does not match), the two evaluation protocols, and the missing-data mess
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from data import DataUnavailable
+from data import DataError, DataUnavailable
 from data import download as download_command
 from data.lm1b.cache import cache_dir, load_or_build
 from data.lm1b.files import find_corpus
 from data.lm1b.protocols import evaluation_spans
+from tests.data.as_nobody import needs_root, run_as_nobody
 from tests.data.lm.corpora import RELEASE, TRAIN, write_parquet, write_release
 
 THRESHOLD = 3
@@ -132,3 +137,66 @@ def test_download_data_checks_the_sentence_counts(
     assert error.count("\n") == 1
     empty = data_dir / "nothing"
     assert download_command.main(["lm1b", "--check", "--data-dir", str(empty)]) == 2
+
+
+def as_nobody(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``load_or_build`` on ``data_dir`` in a process of user nobody."""
+    return run_as_nobody(
+        "from data.lm1b.cache import load_or_build\nfrom data.lm1b.files import find_corpus\n"
+        f"corpus = load_or_build(find_corpus({str(data_dir)!r}), {str(data_dir)!r}, 3)\n"
+        "print(len(corpus.train))"
+    )
+
+
+@needs_root
+def test_a_complete_cache_reads_from_a_read_only_directory(tmp_path: Path) -> None:
+    """A reader's lock is shared and taken through a read-only descriptor; where no lock file
+    exists and none can be written, a complete cache is read without one. Building there is one
+    line naming the directory and data_dir."""
+    data_dir = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own folders are root-only
+    try:
+        write_release(data_dir)
+        built = load_or_build(find_corpus(data_dir), data_dir, THRESHOLD, log=lambda line: None)
+        for path in [data_dir, *data_dir.rglob("*")]:  # readable by all, writable by root only
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        read = as_nobody(data_dir)
+        assert read.returncode == 0 and read.stdout.split() == [str(len(built.train))], read
+        cache_dir(data_dir, "r13", THRESHOLD).with_name(f"r13-threshold{THRESHOLD}.lock").unlink()
+        unlocked = as_nobody(data_dir)
+        assert unlocked.returncode == 0, unlocked.stderr
+        shutil.rmtree(cache_dir(data_dir, "r13", THRESHOLD))
+        refused = as_nobody(data_dir)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert refused.stderr.count("\n") == 1 and "cannot be written" in refused.stderr
+        assert "data_dir=" in refused.stderr
+    finally:
+        shutil.rmtree(data_dir)
+
+
+@needs_root
+def test_an_unreadable_shard_is_one_line_and_leaves_no_partial_cache() -> None:
+    data_dir = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        write_release(data_dir)
+        for path in [data_dir, *data_dir.rglob("*")]:  # nobody's data_dir ...
+            os.chown(path, 65534, 65534)
+        shard = data_dir / RELEASE / TRAIN / "news.en-00002-of-00100"
+        os.chown(shard, 0, 0)
+        shard.chmod(0)  # ... with one shard only root can read
+        refused = as_nobody(data_dir)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert refused.stderr.count("\n") == 1 and "Permission denied" in refused.stderr
+        assert str(shard) in refused.stderr
+        assert [p.name for p in (data_dir / "lm1b-cache").iterdir()] == ["r13-threshold3.lock"]
+    finally:
+        shutil.rmtree(data_dir)
+
+
+def test_a_shard_that_is_not_utf8_is_one_line_and_leaves_no_partial_cache(tmp_path: Path) -> None:
+    write_release(tmp_path)
+    shard = tmp_path / RELEASE / TRAIN / "news.en-00002-of-00100"
+    shard.write_bytes(shard.read_bytes() + b"caf\xe9\n")
+    with pytest.raises(DataError) as raised:
+        load_or_build(find_corpus(tmp_path), tmp_path, THRESHOLD, log=lambda line: None)
+    assert str(raised.value).startswith(f"{shard} is not UTF-8 text (byte ")
+    assert [p.name for p in (tmp_path / "lm1b-cache").iterdir()] == ["r13-threshold3.lock"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from data import DataUnavailable
+from data import DataError, DataUnavailable
 from data import download as download_command
 from data.ptb.files import load_ptb
 from tests.data.lm.corpora import write_ptb
@@ -59,3 +59,13 @@ def test_download_data_checks_the_release_counts(
     assert download_command.main(["ptb", "--check", "--data-dir", str(tmp_path)]) == 1
     error = capsys.readouterr().err
     assert "differs from Mikolov's release" in error and "929,589" in error
+
+
+def test_a_file_that_is_not_utf8_is_one_line_naming_it(tmp_path: Path) -> None:
+    folder = write_ptb(tmp_path)
+    train = folder / "ptb.train.txt"
+    clean = train.read_bytes()
+    train.write_bytes(clean[:100] + b"\xff" + clean[100:])
+    with pytest.raises(DataError) as raised:
+        load_ptb(tmp_path)
+    assert str(raised.value).startswith(f"{train} is not UTF-8 text (byte 100 cannot be decoded)")

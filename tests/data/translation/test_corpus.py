@@ -7,6 +7,8 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from data import DataError, DataUnavailable
 from data.translation.corpus import load_corpus
 from data.translation.dictionary import Dictionary
+from tests.data.as_nobody import NOBODY, needs_root, run_as_nobody
 from tests.data.translation.tiny_corpora import write_prepared_iwslt
 
 BIN = Path("iwslt14") / "data-bin" / "iwslt14.tokenized.de-en"
@@ -62,6 +65,36 @@ def test_the_cache_is_reused_rebuilt_when_the_text_changes_and_kept_per_directio
         == rebuilt.src_dict.encode_line("das neue haus .").tolist()
     )
     assert rebuilt.checksums["test.de-en.de"] != first.checksums["test.de-en.de"]
+
+
+@pytest.mark.parametrize("member", ["dict.en.txt", "valid.de-en.de.bin", "train.de-en.en.idx"])
+def test_a_cache_missing_a_member_is_rebuilt_and_a_killed_builds_copy_removed(
+    tmp_path: Path, member: str
+) -> None:
+    """A cache is whole or absent: a deleted member rebuilds it from the text (the manifest
+    alone does not make it fresh); the next build removes what killed builds left behind."""
+    write_prepared_iwslt(tmp_path)
+    first = load_corpus("iwslt14", "de", "en", tmp_path)
+    leftovers = [tmp_path / BIN.parent / f".{BIN.name}.{kind}-999999" for kind in ("tmp", "old")]
+    for leftover in leftovers:  # a full binarized copy each, as a SIGKILLed build leaves it
+        leftover.mkdir()
+        (leftover / "train.de-en.de.bin").write_bytes(b"\0" * 64)
+    (tmp_path / BIN / member).unlink()
+    rebuilt = load_corpus("iwslt14", "de", "en", tmp_path)
+    assert (tmp_path / BIN / member).is_file()
+    assert rebuilt.checksums == first.checksums  # the same text gives the same cache
+    assert not any(leftover.exists() for leftover in leftovers)
+
+
+def test_a_cache_missing_a_member_without_its_text_is_one_line(tmp_path: Path) -> None:
+    write_prepared_iwslt(tmp_path)
+    load_corpus("iwslt14", "de", "en", tmp_path)
+    (tmp_path / BIN / "dict.en.txt").unlink()
+    (tmp_path / "iwslt14" / "iwslt14.tokenized.de-en" / "train.en").unlink()
+    with pytest.raises(DataUnavailable) as raised:
+        load_corpus("iwslt14", "de", "en", tmp_path)
+    message = str(raised.value)
+    assert "\n" not in message and "lacks dict.en.txt" in message and "train.en" in message
 
 
 def test_a_fairseq_preprocess_folder_is_read_as_it_is(tmp_path: Path) -> None:
@@ -135,3 +168,25 @@ def test_concurrent_loads_share_one_cache(tmp_path: Path) -> None:
     assert results[0] == results[1]
     leftovers = [p.name for p in (tmp_path / BIN).parent.iterdir() if p.name.startswith(".")]
     assert leftovers == [] and os.path.isfile(tmp_path / BIN / "manifest.json")
+
+
+@needs_root
+def test_an_unreadable_text_is_one_line_and_leaves_no_partial_cache() -> None:
+    data_dir = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own folders are root-only
+    try:
+        write_prepared_iwslt(data_dir)
+        for path in [data_dir, *data_dir.rglob("*")]:
+            os.chown(path, NOBODY, NOBODY)
+        text = data_dir / "iwslt14" / "iwslt14.tokenized.de-en" / "valid.de"
+        os.chown(text, 0, 0)
+        text.chmod(0)  # only root can read it
+        refused = run_as_nobody(
+            "from data.translation.corpus import load_corpus\n"
+            f"load_corpus('iwslt14', 'de', 'en', {str(data_dir)!r})"
+        )
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert refused.stderr.count("\n") == 1 and "Permission denied" in refused.stderr
+        assert str(text) in refused.stderr
+        assert sorted(p.name for p in (data_dir / BIN.parent).iterdir()) == [f"{BIN.name}.lock"]
+    finally:
+        shutil.rmtree(data_dir)
