@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ from experiments.tasks.contract import Task
 from optimizers.schedules import LRSchedule
 
 REQUIRED = ("step", "model", "optimizer", "schedule", "task", "rng", "loop", "metrics_offset")
+DATA = "data"
+"""The task's data hashes (``Task.checksums``) the run trained on: a resume on other data is
+refused. Checkpoints written before it existed resume without a data check."""
 """The keys every checkpoint has (``config``, the scientific config, is checked when present)."""
 
 
@@ -75,7 +79,25 @@ def payload(
         "loop": state.state_dict(),
         "config": config,
         "metrics_offset": metrics_offset,
+        DATA: {str(key): str(value) for key, value in task.checksums.items()},
     }
+
+
+def data_difference(saved: dict[str, Any] | None, data: Mapping[str, str]) -> str | None:
+    """What differs between the data hashes a checkpoint recorded and the task's now (one
+    line), or None; None also for a checkpoint written before data hashes were recorded."""
+    recorded = (saved or {}).get(DATA)
+    if recorded is None:
+        return None
+    for key in sorted(set(recorded) | set(data)):
+        was, now = recorded.get(key), data.get(key)
+        if was != now:
+            return f"{key}: {_short(was)} then, {_short(now)} now"
+    return None
+
+
+def _short(value: str | None) -> str:
+    return "absent" if value is None else value[:16]
 
 
 def restore(

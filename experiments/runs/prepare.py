@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +71,12 @@ def scratch_run(
         yield PreparedRun.of(built, run, identity, device)
 
 
-def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> dict[str, Any] | None:
+def _claim(
+    run: RunDirectory, cfg: DictConfig, overrides: list[str], data: Mapping[str, str]
+) -> dict[str, Any] | None:
     """Under the lock: start afresh with force, or read and check what a resume continues from
-    (the checkpoint, the stored configs, the metrics file); returns the checkpoint or None."""
+    (the checkpoint, the stored configs, the data it trained on, the metrics file); returns the
+    checkpoint or None."""
     if cfg.force:
         run.clear()
         run.write_config(cfg, overrides)
@@ -91,7 +94,15 @@ def _claim(run: RunDirectory, cfg: DictConfig, overrides: list[str]) -> dict[str
                 f"{run.path} holds a run whose config differs in {differs!r} ({source}); "
                 "resume with the same config, or force=true to start it again"
             )
+    changed = checkpoint.data_difference(saved, data)
+    if changed is not None:
+        raise ConfigError(
+            f"{run.path} holds a run whose data changed since its checkpoint ({changed}); "
+            "resume on the data it trained on, or force=true to start it again"
+        )
     if saved is not None:
+        if checkpoint.DATA not in saved:
+            print(f"{run.checkpoint_path} predates data hashes: resuming without a data check")
         run.check_metrics(checkpoint.metrics_offset(saved))
         if stored is None:
             print(f"{run.config_path} was missing: rewritten from checkpoint.pt's config")
@@ -148,7 +159,8 @@ def prepare(
                 if not cfg.force and _finished(run, world):  # decided under the lock
                     decision = 0
                 else:
-                    saved = _claim(run, cfg, overrides)
+                    data = built.task.checksums if failure is None else {}
+                    saved = _claim(run, cfg, overrides, data)
             if decision is not None:
                 pass
             elif failure is None:

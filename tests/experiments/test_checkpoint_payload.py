@@ -17,6 +17,7 @@ from optimizers.schedules import build_schedule
 class StatefulTask:
     def __init__(self) -> None:
         self.carried: dict[str, int] = {}
+        self.checksums = {"toy/data.txt": "0" * 64}  # Task.checksums: the data it trains on
 
     def state_dict(self) -> dict[str, int]:
         return dict(self.carried)
@@ -51,6 +52,7 @@ def test_a_payload_restores_the_run_exactly(tmp_path: Path) -> None:
     assert saved is not None and set(checkpoint.REQUIRED) <= set(saved)
     assert checkpoint.metrics_offset(saved) == 321
     assert checkpoint.stored_config(saved) == {"seed": 1}
+    assert saved["data"] == task.checksums  # the data hashes the run trained on
     fresh_model, fresh_optimizer, fresh_schedule, fresh_task = trained(1)
     restored = checkpoint.restore(saved, fresh_model, fresh_optimizer, fresh_schedule, fresh_task)
     assert restored == state and fresh_task.carried == {"hidden": 7}
@@ -81,3 +83,16 @@ def test_windows_a_translation_task_kept_in_older_checkpoints_reach_the_loop(
     saved = checkpoint.load(tmp_path / "checkpoint.pt")
     restored = checkpoint.restore(saved, *trained(1))
     assert restored.update == 4 and restored.trained_means() == {"nll": 2.5}
+
+
+def test_the_data_a_run_trained_on_is_compared_on_resume() -> None:
+    recorded = {"data": {"ptb/ptb.train.txt": "a" * 64, "ptb/ptb.valid.txt": "b" * 64}}
+    same = {"ptb/ptb.train.txt": "a" * 64, "ptb/ptb.valid.txt": "b" * 64}
+    assert checkpoint.data_difference(recorded, same) is None
+    changed = {**same, "ptb/ptb.train.txt": "c" * 64}
+    assert checkpoint.data_difference(recorded, changed) == (
+        f"ptb/ptb.train.txt: {'a' * 16} then, {'c' * 16} now"
+    )
+    assert "absent now" in checkpoint.data_difference(recorded, {"ptb/ptb.train.txt": "a" * 64})
+    assert checkpoint.data_difference({}, changed) is None  # written before data hashes existed
+    assert checkpoint.data_difference(None, changed) is None

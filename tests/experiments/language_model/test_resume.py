@@ -95,3 +95,27 @@ def test_an_lm1b_run_killed_mid_shard_resumes_exactly(
     assert saved["loop"]["epoch"] == 1 and saved["loop"]["position"] > 0
     assert saved["task"]["hidden"]
     assert_same_run(resumed, runs["reference"])
+
+
+def test_a_resume_on_changed_data_is_refused_and_force_starts_over(tmp_path: Path) -> None:
+    """The checkpoint records the data hashes the run trained on: ``ptb.train.txt`` replaced
+    after a kill makes the same command exit 2 in one line naming the file; force=true starts
+    the run again on the new data."""
+    data_dir = write_corpora(tmp_path / "corpora")
+    overrides = (f"data_dir={data_dir}", *PTB_RUN)
+    workspace = Workspace.create(tmp_path / "work")
+    killed = workspace.run(overrides, env=train_env(OPTREPRO_FAULT="kill-after-step:20"))
+    assert killed.returncode == -signal.SIGKILL, killed.describe()
+    saved = torch.load(killed.run_dir / "checkpoint.pt", weights_only=True)
+    assert set(saved["data"]) == {f"ptb/ptb.{split}.txt" for split in ("train", "valid", "test")}
+    (train,) = data_dir.rglob("ptb.train.txt")
+    lines = train.read_text().splitlines(keepends=True)
+    train.write_text("".join(lines[len(lines) // 2 :]))  # half the corpus
+    refused = workspace.run(overrides)
+    assert refused.returncode == 2, refused.describe()
+    assert refused.stderr.count("\n") == 1 and "ptb/ptb.train.txt" in refused.stderr
+    assert "data changed since its checkpoint" in refused.stderr and "force=true" in refused.stderr
+    assert torch.load(killed.run_dir / "checkpoint.pt", weights_only=True)["step"] == saved["step"]
+    forced = workspace.run((*overrides, "force=true"))
+    assert forced.returncode == 0, forced.describe()
+    assert read_summary(forced.run_dir)["status"] == "finished"
