@@ -28,6 +28,7 @@ from data.text_lines import utf8_lines
 from data.translation.binarized import TokenArray
 from data.translation.corpus_types import SPLITS, CorpusSpec, TranslationCorpus
 from data.translation.dictionary import Dictionary
+from data.translation.verification import DamagedCache, record_verified, verify_arrays
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -117,10 +118,24 @@ def needs_binarizing(spec: CorpusSpec, data_dir: Path, source_lang: str, target_
 def open_corpus(
     spec: CorpusSpec, data_dir: Path, source_lang: str, target_lang: str
 ) -> TranslationCorpus:
+    """The cached corpus, (re)built from the prepared text when needed; a cache whose arrays do
+    not hold what it recorded is rebuilt from the text (one line says so), or refused in one
+    line naming the command that prepares the text when there is none."""
     bin_dir = spec.bin_dir(data_dir, source_lang, target_lang)
+    texts = _text_paths(spec, data_dir, source_lang, target_lang)
     if needs_binarizing(spec, data_dir, source_lang, target_lang):
-        texts = _text_paths(spec, data_dir, source_lang, target_lang)
         _build_locked(spec, bin_dir, texts, source_lang, target_lang)
+    manifest = read_manifest(bin_dir)
+    try:
+        return _open(spec, bin_dir, manifest, source_lang, target_lang)
+    except DamagedCache as damaged:
+        if not all(path.is_file() for path in texts.values()):
+            raise DataError(
+                f"{damaged}; the prepared text to rebuild it is missing: run "
+                f"`{spec.prepare_command(data_dir)}`"
+            ) from None
+        print(f"{damaged}: binarizing {spec.text_dir(data_dir)} again", flush=True)
+    _build_locked(spec, bin_dir, texts, source_lang, target_lang, damaged=manifest)
     return _open(spec, bin_dir, read_manifest(bin_dir), source_lang, target_lang)
 
 
@@ -135,7 +150,10 @@ def _build_locked(
     texts: dict[tuple[str, str], Path],
     source_lang: str,
     target_lang: str,
+    damaged: dict | None = None,
 ) -> None:
+    """Build the cache under its lock, unless another process built it meanwhile (``damaged``:
+    the manifest of a cache found damaged, rebuilt unless it was replaced since)."""
     bin_dir.parent.mkdir(parents=True, exist_ok=True)
     lock_path = bin_dir.with_name(bin_dir.name + ".lock")
     with lock_path.open("w") as lock:
@@ -143,7 +161,8 @@ def _build_locked(
         manifest = read_manifest(bin_dir)
         expected = _expected_files(source_lang, target_lang)
         whole = all((bin_dir / name).is_file() for name in expected)
-        if manifest is not None and whole and not _stale(manifest, texts):
+        fresh = manifest is not None and whole and not _stale(manifest, texts)
+        if fresh and (damaged is None or manifest != damaged):
             return  # another process built it while we waited
         _remove_leftovers(bin_dir)
         scratch = bin_dir.with_name(f".{bin_dir.name}.tmp-{os.getpid()}")
@@ -223,15 +242,18 @@ def build(
     for lang, dictionary in dictionaries.items():
         dictionary.save(bin_dir / dict_name(lang))
         manifest["dictionaries"][dict_name(lang)] = dictionary.checksum()
+    written: dict[str, tuple[TokenArray, str]] = {}
     for (split, lang), path in texts.items():
         name = array_name(split, source_lang, target_lang, lang)
         array, counts = TokenArray.write(bin_dir / name, _lines(path), dictionaries[lang])
+        written[name] = (array, array.checksum())
         manifest["arrays"][name] = {
             **counts,
-            "sha256": array.checksum(),
+            "sha256": written[name][1],
             "dictionary": dictionaries[lang].checksum(),
         }
     (bin_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    record_verified(bin_dir, written)  # hashed as written: the first start needs no re-read
     return manifest
 
 
@@ -249,6 +271,7 @@ def _open(
         checksums[dict_name(lang)] = dictionaries[lang].checksum()
     splits: dict[str, tuple[TokenArray, TokenArray]] = {}
     counts: dict[str, dict[str, int]] = {}
+    arrays: dict[str, TokenArray] = {}
     for split in SPLITS:
         pair = []
         for lang in (source_lang, target_lang):
@@ -259,9 +282,9 @@ def _open(
                 raise DataError(f"{error}; delete {bin_dir} to binarize again") from None
             _check_dictionary(array, dictionaries[lang], bin_dir / dict_name(lang), manifest, name)
             recorded = (manifest or {}).get("arrays", {}).get(name)
-            checksums[name] = recorded["sha256"] if recorded else array.checksum()
             if recorded:
                 counts[name] = {key: recorded[key] for key in ("sentences", "tokens", "unknown")}
+            arrays[name] = array
             pair.append(array)
         source, target = pair
         if len(source) != len(target):
@@ -270,6 +293,11 @@ def _open(
                 f"{len(target)}: delete {bin_dir} to binarize again"
             )
         splits[split] = (source, target)
+    if manifest is None:  # a fairseq-preprocess folder: nothing recorded to verify against
+        checksums.update({name: array.checksum() for name, array in arrays.items()})
+    else:
+        recorded = {name: manifest["arrays"][name]["sha256"] for name in arrays}
+        checksums.update(verify_arrays(bin_dir, arrays, recorded))
     return TranslationCorpus(
         source_lang=source_lang,
         target_lang=target_lang,

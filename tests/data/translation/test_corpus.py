@@ -11,9 +11,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from data import DataError, DataUnavailable
+from data.translation.binarized import TokenArray
 from data.translation.corpus import load_corpus
 from data.translation.dictionary import Dictionary
 from tests.data.as_nobody import NOBODY, needs_root, run_as_nobody
@@ -190,3 +192,32 @@ def test_an_unreadable_text_is_one_line_and_leaves_no_partial_cache() -> None:
         assert sorted(p.name for p in (data_dir / BIN.parent).iterdir()) == [f"{BIN.name}.lock"]
     finally:
         shutil.rmtree(data_dir)
+
+
+def test_a_cache_whose_arrays_were_changed_is_rebuilt_or_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The arrays are verified against the sha256 the cache recorded (once per version of each
+    file, ``verified.json``): ids overwritten in place are found, the cache rebuilt from the
+    text with one line saying so, or refused in one line when the text is gone."""
+    write_prepared_iwslt(tmp_path)
+    clean = load_corpus("iwslt14", "de", "en", tmp_path)
+    assert (tmp_path / BIN / "verified.json").is_file()  # stamped when built
+    array = tmp_path / BIN / "train.de-en.en.bin"
+    ids = np.fromfile(array, dtype=TokenArray(array.with_suffix("")).dtype)
+    ids[:300] = ids[:300][::-1]  # 300 ids changed in place, all valid, size kept
+    damaged = ids.tobytes()
+    array.write_bytes(damaged)
+    rebuilt = load_corpus("iwslt14", "de", "en", tmp_path)
+    said = capsys.readouterr().out
+    assert said.count("\n") == 1 and "train.de-en.en.bin/.idx do not hold what" in said
+    assert "binarizing" in said and rebuilt.checksums == clean.checksums
+    assert array.read_bytes() != damaged
+    array.write_bytes(damaged)
+    (tmp_path / "iwslt14" / "iwslt14.tokenized.de-en" / "train.en").unlink()
+    (tmp_path / BIN / "manifest.json").touch()  # the cache itself looks fresh
+    with pytest.raises(DataError) as refused:
+        load_corpus("iwslt14", "de", "en", tmp_path)
+    message = str(refused.value)
+    assert "\n" not in message and "train.de-en.en.bin/.idx do not hold" in message
+    assert "prepare" in message or "download" in message
