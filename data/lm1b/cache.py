@@ -5,9 +5,11 @@
 ``manifest.json``: the source's fingerprint (file names and sizes), the threshold, the SHA-256 of
 ``vocab.json``, and every shard's offset, token and sentence count. Building reads the training
 shards twice (count, then encode; a progress bar on a terminal) and the held-out shards once,
-never holding more than one chunk of lines as strings. A cache whose manifest does not match the
-corpus or the threshold is built again; one whose ``vocab.json`` does not match its recorded
-checksum, or whose id files have the wrong size, is rebuilt with a line saying so. A file lock
+never holding more than one chunk of lines as strings; the id files are hashed as they are
+written. A cache whose manifest does not match the corpus or the threshold is built again; one
+whose ``vocab.json`` does not match its recorded checksum, whose id files have the wrong size,
+or whose ids do not hash to what was recorded (checked once per version of each file:
+``data.verified_files``) is rebuilt with a line saying so. A file lock
 makes concurrent runs of a sweep build it once: a reader takes it shared through a read-only
 descriptor (a complete cache reads from a read-only directory; without a lock file there, and
 no way to write one, it reads unlocked), a build takes it exclusive.
@@ -33,6 +35,7 @@ from data.line_chunks import line_chunks
 from data.lm1b.files import RELEASE_SENTENCES, Corpus
 from data.token_stream.id_files import IdFileWriter, open_ids
 from data.token_stream.vocabulary import NEWLINE_EOS, Vocabulary, count_words, file_sha256
+from data.verified_files import DamagedCache, record_verified, verify
 
 CACHE_FOLDER = "lm1b-cache"
 FORMAT = 1
@@ -125,13 +128,19 @@ def load_or_build(
         with _locked(path, shared=True):
             manifest, fresh = _fresh(path, corpus, threshold)
             if fresh and _integrity_problem(path, manifest) is None:
-                return _open(path, manifest)
+                try:
+                    return _open(path, manifest)
+                except DamagedCache:
+                    pass  # rebuilt below, under the exclusive lock, with a line saying why
     with _locked(path):
         manifest, fresh = _fresh(path, corpus, threshold)
         if fresh:
             problem = _integrity_problem(path, manifest)
             if problem is None:
-                return _open(path, manifest)
+                try:
+                    return _open(path, manifest)
+                except DamagedCache as damaged:
+                    problem = str(damaged)
             log(f"lm1b: {problem}: rebuilding the cache in {path}")
         else:
             log(f"lm1b: building the vocabulary and token-id cache in {path} (once per source)")
@@ -169,7 +178,17 @@ def _integrity_problem(path: Path, manifest: dict) -> str | None:
     return None
 
 
+def _verified_ids(path: Path, manifest: dict) -> dict[str, str]:
+    """The id files' sha256, verified against the manifest (once per version of each file);
+    ``DamagedCache`` on a mismatch. Caches built before ids were hashed are taken as they are."""
+    names = [split for split in ("train", "heldout") if "sha256" in manifest[split]]
+    files = {f"{split}.ids": [path / f"{split}.ids"] for split in names}
+    recorded = {f"{split}.ids": manifest[split]["sha256"] for split in names}
+    return verify(path, files, recorded, lambda name: file_sha256(path / name))
+
+
 def _open(path: Path, manifest: dict) -> TokenCorpus:
+    ids = _verified_ids(path, manifest)
     spans = {
         split: tuple(ShardSpan(**shard) for shard in manifest[split]["shards"])
         for split in ("train", "heldout")
@@ -185,6 +204,7 @@ def _open(path: Path, manifest: dict) -> TokenCorpus:
         checksums={
             f"lm1b/{manifest['source']}": manifest["fingerprint"],
             f"lm1b/vocab.json(threshold={manifest['threshold']})": manifest["vocabulary"]["sha256"],
+            **{f"lm1b/{name}(threshold={manifest['threshold']})": sha for name, sha in ids.items()},
         },
     )
 
@@ -227,12 +247,16 @@ def _build(corpus: Corpus, path: Path, threshold: int, log: Callable[[str], None
                      "sentences": sentences}
                 )  # fmt: skip
         sentences = sum(span["sentences"] for span in spans)
-        manifest[split] = {"tokens": writer.count, "sentences": sentences, "shards": spans}
+        manifest[split] = {"tokens": writer.count, "sentences": sentences, "shards": spans,
+                           "sha256": writer.sha256}  # fmt: skip
         if sentences != RELEASE_SENTENCES[split]:
             log(
                 f"lm1b: {split} holds {sentences:,} sentences in {len(spans)} shards; the r13 "
                 f"release has {RELEASE_SENTENCES[split]:,} (a partial or different copy)"
             )
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    hashed = {f"{split}.ids": ([partial / f"{split}.ids"], manifest[split]["sha256"])
+              for split in ("train", "heldout")}  # fmt: skip
+    record_verified(partial, hashed)  # hashed while written: the first start reads no id twice
     shutil.rmtree(path, ignore_errors=True)
     os.replace(partial, path)

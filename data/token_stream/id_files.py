@@ -4,6 +4,7 @@ in memory (neither as Python strings nor as one array)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from types import TracebackType
 
@@ -13,16 +14,24 @@ ID_DTYPE = np.dtype("<i4")
 
 
 class IdFileWriter:
-    """Appends int32 ids to ``path`` and counts them."""
+    """Appends int32 ids to ``path``, counts them and hashes them as they are written
+    (``sha256``: the file's, without reading it back)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
+        self._digest = hashlib.sha256()
         self._stream = open(path, "wb")  # noqa: SIM115 - closed in close()/__exit__
 
     def append(self, ids: np.ndarray) -> None:
-        self._stream.write(np.ascontiguousarray(ids, dtype=ID_DTYPE).tobytes())
+        data = np.ascontiguousarray(ids, dtype=ID_DTYPE).tobytes()
+        self._stream.write(data)
+        self._digest.update(data)
         self.count += len(ids)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
 
     def close(self) -> None:
         self._stream.close()

@@ -28,7 +28,7 @@ from data.text_lines import utf8_lines
 from data.translation.binarized import TokenArray
 from data.translation.corpus_types import SPLITS, CorpusSpec, TranslationCorpus
 from data.translation.dictionary import Dictionary
-from data.translation.verification import DamagedCache, record_verified, verify_arrays
+from data.verified_files import DamagedCache, record_verified, verify
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -253,7 +253,10 @@ def build(
             "dictionary": dictionaries[lang].checksum(),
         }
     (bin_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    record_verified(bin_dir, written)  # hashed as written: the first start needs no re-read
+    stamped = {
+        name: (array.paths(array.prefix), digest) for name, (array, digest) in written.items()
+    }
+    record_verified(bin_dir, stamped)  # hashed as written: the first start needs no re-read
     return manifest
 
 
@@ -297,7 +300,8 @@ def _open(
         checksums.update({name: array.checksum() for name, array in arrays.items()})
     else:
         recorded = {name: manifest["arrays"][name]["sha256"] for name in arrays}
-        checksums.update(verify_arrays(bin_dir, arrays, recorded))
+        files = {name: array.paths(array.prefix) for name, array in arrays.items()}
+        checksums.update(verify(bin_dir, files, recorded, lambda name: arrays[name].checksum()))
     return TranslationCorpus(
         source_lang=source_lang,
         target_lang=target_lang,

@@ -19,6 +19,7 @@ from data import download as download_command
 from data.lm1b.cache import cache_dir, load_or_build
 from data.lm1b.files import find_corpus
 from data.lm1b.protocols import evaluation_spans
+from data.token_stream.vocabulary import file_sha256
 from tests.data.as_nobody import needs_root, run_as_nobody
 from tests.data.lm.corpora import RELEASE, TRAIN, write_parquet, write_release
 
@@ -59,7 +60,13 @@ def test_the_r13_cache_holds_the_reference_encoding(release: tuple[Path, dict]) 
     assert [s.sentences for s in spans] == [len(shard) for shard in written["train"]]
     assert spans[1].offset == spans[0].length and sum(s.length for s in spans) == len(corpus.train)
     assert any("the r13 release has 30,301,028" in line for line in logged)
-    assert set(corpus.checksums) == {"lm1b/r13", "lm1b/vocab.json(threshold=3)"}
+    assert set(corpus.checksums) == {
+        "lm1b/r13", "lm1b/vocab.json(threshold=3)", "lm1b/train.ids(threshold=3)",
+        "lm1b/heldout.ids(threshold=3)",
+    }  # fmt: skip
+    for split in ("train", "heldout"):  # hashed while written, equal to the file's hash
+        ids = cache_dir(data_dir, "r13", THRESHOLD) / f"{split}.ids"
+        assert corpus.checksums[f"lm1b/{split}.ids(threshold=3)"] == file_sha256(ids)
     again: list[str] = []
     load_or_build(find_corpus(data_dir), data_dir, THRESHOLD, log=again.append)
     assert again == [], "a valid cache is read, not rebuilt"
@@ -82,6 +89,23 @@ def test_a_cache_that_does_not_match_its_checksum_is_rebuilt(release: tuple[Path
     changed = load_or_build(find_corpus(data_dir), data_dir, THRESHOLD, log=logged.append)
     assert "building" in logged[0], "a changed corpus has another fingerprint"
     assert len(changed.train) == len(first.train) + 4
+
+
+def test_ids_overwritten_in_place_are_found_and_the_cache_rebuilt(
+    release: tuple[Path, dict],
+) -> None:
+    data_dir, _ = release
+    first = load_or_build(find_corpus(data_dir), data_dir, THRESHOLD, log=lambda line: None)
+    clean = first.train.tolist()  # (a memory map of the file damaged below)
+    ids = cache_dir(data_dir, "r13", THRESHOLD) / "train.ids"
+    values = np.fromfile(ids, dtype=np.int32)
+    values[:200] = values[:200][::-1]  # ids changed in place, all valid, size kept
+    values.tofile(ids)
+    logged: list[str] = []
+    rebuilt = load_or_build(find_corpus(data_dir), data_dir, THRESHOLD, log=logged.append)
+    assert f"{ids} does not hold what the cache recorded" in logged[0]  # then the build's lines
+    assert "rebuilding" in logged[0]
+    assert rebuilt.train.tolist() == clean and rebuilt.checksums == first.checksums
 
 
 def test_the_parquet_copy_gives_the_same_ids(release: tuple[Path, dict], tmp_path: Path) -> None:

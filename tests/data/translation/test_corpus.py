@@ -210,7 +210,7 @@ def test_a_cache_whose_arrays_were_changed_is_rebuilt_or_refused(
     array.write_bytes(damaged)
     rebuilt = load_corpus("iwslt14", "de", "en", tmp_path)
     said = capsys.readouterr().out
-    assert said.count("\n") == 1 and "train.de-en.en.bin/.idx do not hold what" in said
+    assert said.count("\n") == 1 and "train.de-en.en.bin do not hold what" in said
     assert "binarizing" in said and rebuilt.checksums == clean.checksums
     assert array.read_bytes() != damaged
     array.write_bytes(damaged)
@@ -219,5 +219,5 @@ def test_a_cache_whose_arrays_were_changed_is_rebuilt_or_refused(
     with pytest.raises(DataError) as refused:
         load_corpus("iwslt14", "de", "en", tmp_path)
     message = str(refused.value)
-    assert "\n" not in message and "train.de-en.en.bin/.idx do not hold" in message
+    assert "\n" not in message and "train.de-en.en.bin do not hold" in message
     assert "prepare" in message or "download" in message
