@@ -1,5 +1,6 @@
-"""Closing a run: ``summary.json``, the checkpoint ``keep_checkpoint`` keeps, the last line;
-and what a run that failed says (``describe_failure``)."""
+"""Closing a run: ``summary.json``, the checkpoint and snapshots ``keep_checkpoint`` keeps
+(``drop_resume_files``), the last line; and what a run that failed says
+(``describe_failure``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from omegaconf import DictConfig
 
 from experiments.distributed import World
 from experiments.loop_state import LoopState
+from experiments.runs import snapshots
 from experiments.runs.meta import peak_memory_bytes
 from experiments.runs.prepare import PreparedRun
 from experiments.runs.recorder import Recorder
@@ -32,6 +34,16 @@ def describe_failure(error: Exception, run: RunDirectory) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def drop_resume_files(run: RunDirectory, status: str, keep_checkpoint: str) -> None:
+    """With ``keep_checkpoint=none`` a finished or diverged run keeps only its results: its
+    ``checkpoint.pt`` and the parameter snapshots of checkpoint averaging (the averaged
+    evaluation that used them is recorded by now) are removed. Any other run keeps both: an
+    interrupted or failed run resumes from them."""
+    if status in FINAL_STATUSES and keep_checkpoint == "none":
+        run.checkpoint_path.unlink(missing_ok=True)
+        snapshots.remove_snapshots(run.path)
+
+
 def close_run(
     cfg: DictConfig,
     prepared: PreparedRun,
@@ -42,9 +54,10 @@ def close_run(
     outcome: dict[str, Any],
     exit_code: int,
 ) -> int:
-    """Write ``summary.json`` (a full disk: one line, exit 1), drop the checkpoint when
-    ``keep_checkpoint=none``, and say where the results are; returns the exit code. The loop
-    state holds the run's final times (``TrainingClock.record``)."""
+    """Write ``summary.json`` (a full disk: one line, exit 1), drop the checkpoint and the
+    snapshots when ``keep_checkpoint=none`` (``drop_resume_files``), and say where the results
+    are; returns the exit code. The loop state holds the run's final times
+    (``TrainingClock.record``)."""
     run, task, device, calendar = prepared.run, prepared.task, prepared.device, prepared.calendar
     steps = outcome.get("diverged_at", state.update)
     try:
@@ -77,8 +90,7 @@ def close_run(
             flush=True,
         )
         return 1
-    if status in FINAL_STATUSES and cfg.keep_checkpoint == "none":
-        run.checkpoint_path.unlink(missing_ok=True)
+    drop_resume_files(run, status, cfg.keep_checkpoint)
     if status == "diverged":
         print(f"diverged: non-finite loss at step {outcome['diverged_at']}", flush=True)
     headline = summary["final"].get(task.headline)

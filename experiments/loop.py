@@ -22,7 +22,7 @@ from experiments.loop_evaluation import evaluate_average, run_evaluation
 from experiments.loop_events import LoopEvents
 from experiments.loop_meters import TrainingClock, TrainMeter
 from experiments.loop_options import LoopOptions
-from experiments.loop_plan import plan_update
+from experiments.loop_plan import evaluation_pending, plan_update
 from experiments.loop_state import LoopState
 from experiments.lr_probe import LearningRateProbe, build_probe
 from experiments.progress import Progress, run_label, shown_metrics
@@ -156,6 +156,12 @@ def save_checkpoint(
         checkpoint.save(prepared.run.checkpoint_path, content)
 
 
+def interrupted(stop: StopSignals, update: int, during: str = "") -> tuple[str, int]:
+    """The status and exit code of a run a stop signal ended, and its line."""
+    print(f"interrupted by signal {stop.received} at step {update}{during}", flush=True)
+    return "interrupted", 1
+
+
 def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignals) -> int:
     """Train one prepared run; returns the exit code. Only rank 0 writes the run directory."""
     run, device, task, model = prepared.run, prepared.device, prepared.task, prepared.model
@@ -180,6 +186,11 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
     exit_code, status = 0, "finished"
     model.train()
     try:
+        if evaluation_pending(state, calendar.total, options):  # a signal abandoned it: redo it
+            clock.lap()
+            if not run_evaluation(prepared, world, state, events, False, stop):
+                status, exit_code = interrupted(stop, state.update, " (evaluating)")
+            clock.resume()
         while state.update < calendar.total and status == "finished":
             if state.position == 0:  # not when resuming inside the epoch (state_dict has it)
                 task.begin_epoch(state.epoch)
@@ -214,8 +225,10 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                     clock.lap()
                 if probe is not None and end_of_epoch:
                     events.record(update, probe.epoch_event())
-                if plan.evaluate:
-                    run_evaluation(prepared, world, state, events, final=plan.final)
+                if plan.evaluate and not run_evaluation(
+                    prepared, world, state, events, plan.final, stop
+                ):
+                    plan = plan.interrupted()  # abandoned: checkpoint, stop, evaluate on resume
                 if plan.snapshot and world.is_main:
                     snapshots.save_snapshot(run.path, update, model.state_dict(), task.average.last)
                 if plan.checkpoint:
@@ -224,8 +237,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                     clock.resume()
                 faults.kill_after_step(update)
                 if plan.stop:
-                    status, exit_code = "interrupted", 1
-                    print(f"interrupted by signal {stop.received} at step {update}", flush=True)
+                    status, exit_code = interrupted(stop, update)
                     break
                 if plan.leave_epoch:
                     break
@@ -236,9 +248,11 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                         f"{state.position} of epoch {state.epoch}, but the epoch has {in_epoch}"
                     )
         if status == "finished" and state.evaluated_at != state.update:
-            run_evaluation(prepared, world, state, events, final=True)
-        if status == "finished":
-            evaluate_average(prepared, world, state, events)
+            if not run_evaluation(prepared, world, state, events, True, stop):
+                status, exit_code = interrupted(stop, state.update, " (final evaluation)")
+        # the checkpoint of the last update is on disk: a resumed run redoes what a signal stops
+        if status == "finished" and not evaluate_average(prepared, world, state, events, stop):
+            status, exit_code = interrupted(stop, state.update, " (averaged evaluation)")
     except Exception as error:  # noqa: BLE001 - recorded in summary.json, then exit 1
         status, exit_code = "failed", 1
         outcome["error"] = describe_failure(error, run)

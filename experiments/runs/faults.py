@@ -6,6 +6,9 @@ Every fault is a real event happening to a real process at a chosen point:
 - ``kill-during-checkpoint:<N>``: SIGKILL after half of update N's checkpoint file is on disk;
 - ``signal-after-step:<N>:<SIGNAL>``: send SIGNAL (e.g. SIGTERM) to itself right after update
   N's optimizer step, before the loop looks for stop signals;
+- ``signal-during-eval:<N>:<SIGNAL>[:<RANK>]``: send SIGNAL to itself during the run's
+  evaluation number N (1-based, as ``Evaluation.number``), right after its first batch of each
+  split; only on rank RANK (torchrun's ``RANK``) when one is given;
 - ``stop-before-lock``: SIGSTOP after the first look at the run directory, before the lock is
   taken (a test resumes the process with SIGCONT to force an interleaving).
 """
@@ -37,12 +40,21 @@ def kill_now() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def signal_after_step(step: int) -> None:
-    kind, _, rest = _fault().partition(":")
-    if kind == "signal-after-step":
-        at, _, name = rest.partition(":")
-        if at == str(step):
+def _signal_at(kind: str, at: int) -> None:
+    fault_kind, _, rest = _fault().partition(":")
+    if fault_kind == kind:
+        when, _, rest = rest.partition(":")
+        name, _, rank = rest.partition(":")
+        if when == str(at) and rank in ("", os.environ.get("RANK", "0")):
             os.kill(os.getpid(), getattr(signal, name or "SIGTERM"))
+
+
+def signal_after_step(step: int) -> None:
+    _signal_at("signal-after-step", step)
+
+
+def signal_during_evaluation(number: int) -> None:
+    _signal_at("signal-during-eval", number)
 
 
 def stop_before_lock() -> None:

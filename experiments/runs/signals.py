@@ -1,4 +1,5 @@
-"""Signals that stop a run cleanly: the loop checks a flag after each step.
+"""Signals that stop a run cleanly: the loop checks a flag after each step, and evaluations
+before each batch (``arrived``).
 
 SIGTERM and SIGINT: save a checkpoint, mark the run ``interrupted``, exit 1. SIGUSR2 (Slurm's
 warning before a time limit or preemption): the same, and then the handler that was installed
@@ -19,6 +20,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2)
 class StopSignals:
     def __init__(self) -> None:
         self.received: int | None = None
+        self.count = 0
+        """Stop signals received so far."""
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopSignals:
@@ -28,6 +31,16 @@ class StopSignals:
 
     def _record(self, signum: int, frame: Any) -> None:
         self.received = signum
+        self.count += 1
+
+    def arrived(self, from_now: bool = False) -> Callable[[], bool]:
+        """A cheap check for long work (an evaluation): whether a stop signal was received, or
+        with ``from_now`` one received after this call (what stops the final evaluations: a
+        signal received after the last update but before them leaves the run finished)."""
+        if not from_now:
+            return lambda: self.received is not None
+        before = self.count
+        return lambda: self.count > before
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():

@@ -5,12 +5,14 @@ A snapshot is the model's ``state_dict`` after an epoch (or every N updates), wr
 to ``<run_dir>/snapshots/update-<000000123>.pt``; only the last ``keep`` stay. ``average`` sums
 the snapshots in float64 and divides by their number, then casts each tensor back to its dtype
 (integer buffers, such as BatchNorm's ``num_batches_tracked``, are averaged with integer
-division, as fairseq does).
+division, as fairseq does). ``remove_snapshots`` deletes them once a run with
+``keep_checkpoint=none`` is over.
 """
 
 from __future__ import annotations
 
 import io
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +39,13 @@ def save_snapshot(run_dir: Path, update: int, state: dict[str, Tensor], keep: in
     for old in snapshot_paths(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path
+
+
+def remove_snapshots(run_dir: Path) -> None:
+    """Delete the run's snapshot folder (the snapshots and any half-written one), if any."""
+    folder = Path(run_dir) / FOLDER
+    if folder.is_dir():
+        shutil.rmtree(folder)
 
 
 def average(paths: Sequence[Path]) -> dict[str, Tensor]:

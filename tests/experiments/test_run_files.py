@@ -17,7 +17,10 @@ import torch
 import yaml
 
 from data.digits.files import split_digits
+from experiments.lifecycle_close import drop_resume_files
 from experiments.models.digits_cnn import DigitsCNN
+from experiments.runs.snapshots import save_snapshot, snapshot_paths
+from experiments.runs.store import RunDirectory
 from tests.experiments.cli import (
     REPO_ROOT,
     Finished,
@@ -208,8 +211,45 @@ def test_keep_checkpoint_none_removes_it(tmp_path: Path) -> None:
     assert summary["steps"] == 5
     assert summary["epochs"] == pytest.approx(5 / STEPS_PER_EPOCH)
     assert not (result.run_dir / "checkpoint.pt").exists()
+    assert not (result.run_dir / "snapshots").exists()
     assert not list(result.run_dir.glob(".*.tmp"))
     assert list(workspace.cwd.iterdir()) == []
+
+
+def fake_run_with_snapshots(path: Path) -> RunDirectory:
+    """A run directory holding a checkpoint and three averaging snapshots (tiny real files)."""
+    run = RunDirectory(path)
+    path.mkdir(parents=True)
+    run.checkpoint_path.write_bytes(b"checkpoint")
+    for update in (10, 20, 30):
+        save_snapshot(path, update, {"weight": torch.full((2,), float(update))}, keep=3)
+    assert len(snapshot_paths(path)) == 3
+    return run
+
+
+@pytest.mark.parametrize("status", ["finished", "diverged"])
+def test_keep_checkpoint_none_removes_the_snapshots_of_a_final_run(
+    tmp_path: Path, status: str
+) -> None:
+    run = fake_run_with_snapshots(tmp_path / "run")
+    drop_resume_files(run, status, "none")
+    assert not run.checkpoint_path.exists()
+    assert not (run.path / "snapshots").exists()
+    assert sorted(path.name for path in run.path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "keep"),
+    [("finished", "last"), ("interrupted", "none"), ("failed", "none"), ("running", "none")],
+)
+def test_the_snapshots_stay_otherwise(tmp_path: Path, status: str, keep: str) -> None:
+    """``keep_checkpoint=last`` keeps them; an unfinished run resumes (and averages) from them."""
+    run = fake_run_with_snapshots(tmp_path / "run")
+    drop_resume_files(run, status, keep)
+    assert run.checkpoint_path.read_bytes() == b"checkpoint"
+    assert [path.name for path in snapshot_paths(run.path)] == [
+        f"update-{update:09d}.pt" for update in (10, 20, 30)
+    ]
 
 
 def test_a_multirun_leaves_no_stray_folders(tmp_path: Path) -> None:
