@@ -48,7 +48,10 @@ def evaluated_steps(run_dir: Path) -> list[int]:
     return [event["step"] for event in read_metrics(run_dir) if "val/acc" in event]
 
 
-@pytest.mark.parametrize(("number", "step"), [(2, 20), (3, 30)], ids=["second", "final"])
+@pytest.mark.parametrize(
+    ("number", "step"),
+    [pytest.param(2, 20, id="second"), pytest.param(3, 30, id="final", marks=pytest.mark.slow)],
+)
 def test_a_signal_during_an_evaluation_abandons_it_and_the_resume_redoes_it(
     workspace: Workspace, reference_run: Callable[..., Path], number: int, step: int
 ) -> None:
