@@ -45,6 +45,21 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def probability(key: str, value: object, below_one: bool = False) -> float:
+    """The one check of every probability a config gives (dropout rates): a number in [0, 1]
+    (in [0, 1) where ``below_one``: a rate the code divides by 1 − p), else ``ConfigError``."""
+    valid = _is_number(value) and 0 <= value and (value < 1 if below_one else value <= 1)
+    _require(valid, key, value, "a number in [0, 1)" if below_one else "a number in [0, 1]")
+    return float(value)  # type: ignore[arg-type]
+
+
+def non_negative(key: str, value: object) -> float:
+    """A finite number >= 0 (regularisation weights, generation lengths), else ``ConfigError``."""
+    valid = _is_number(value) and math.isfinite(value) and value >= 0
+    _require(valid, key, value, "a finite number >= 0")
+    return value  # type: ignore[return-value]
+
+
 def check_optimizer(optimizer: DictConfig) -> None:
     """The hyperparameters every Adam/SGD-like preset shares, and, for any optimizer class, that
     a keyword whose default is a number gets a finite number (a string or ``inf`` is refused
@@ -59,9 +74,7 @@ def check_optimizer(optimizer: DictConfig) -> None:
         _require(valid, "optimizer.betas", betas, "two numbers in [0, 1)")
     for key in ("weight_decay", "eps"):
         if key in optimizer:
-            value = optimizer[key]
-            valid = _is_number(value) and math.isfinite(value) and value >= 0
-            _require(valid, f"optimizer.{key}", value, "a finite number >= 0")
+            non_negative(f"optimizer.{key}", optimizer[key])
     for key, default in _numeric_defaults(optimizer.get("_target_")).items():
         if key in optimizer and optimizer[key] is not None:
             value = optimizer[key]

@@ -40,6 +40,8 @@ from data.verified_files import DamagedCache, record_verified, verify
 CACHE_FOLDER = "lm1b-cache"
 FORMAT = 1
 CHUNK_LINES = 50_000
+MIN_VOCABULARY = 3
+"""<unk>, the end-of-sentence token and at least one word."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,12 @@ def _build(corpus: Corpus, path: Path, threshold: int, log: Callable[[str], None
         count_words(lines, counts, NEWLINE_EOS)
     vocabulary = Vocabulary.from_counts(counts, threshold, NEWLINE_EOS)
     del counts
+    if len(vocabulary) < MIN_VOCABULARY or NEWLINE_EOS not in vocabulary.index:
+        raise DataError(
+            f"task.threshold={threshold} leaves a {len(vocabulary)}-symbol vocabulary (<unk> and "
+            f"the training words seen more than {threshold:,} times, the end-of-sentence token "
+            f"among them); at least {MIN_VOCABULARY} are needed: lower the threshold"
+        )
     sha256 = vocabulary.save(partial / "vocab.json")
     manifest: dict = {
         "format": FORMAT,

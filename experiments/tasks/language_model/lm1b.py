@@ -86,11 +86,21 @@ def _task(
     )
 
 
+def check_keys(cfg: DictConfig) -> None:
+    """The recipe's and the model's keys (``ConfigError``, one line), before any data is read."""
+    for key in ("batch_size", "bptt", "eval_batch_size", "eval_bptt", "epochs", "threshold"):
+        recipe_keys.positive_int(cfg, key)
+    for key in ("layers", "embed_dim", "hidden_size"):
+        recipe_keys.positive_int(cfg, f"model.{key}")
+    recipe_keys.probabilities(cfg, ["model.dropout"])
+    recipe_keys.choice(cfg, "protocol", PROTOCOLS)
+    recipe_keys.choice(cfg, "source", SOURCES)
+
+
 def build(
     cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
 ) -> LanguageModelTask:
-    for key in ("batch_size", "bptt", "eval_batch_size", "eval_bptt", "epochs", "threshold"):
-        recipe_keys.positive_int(cfg, key)
+    check_keys(cfg)
     protocol = recipe_keys.choice(cfg, "protocol", PROTOCOLS)
     source = recipe_keys.choice(cfg, "source", SOURCES)
     corpus = load_or_build(find_corpus(data_dir, source), data_dir, cfg.threshold)
@@ -104,7 +114,9 @@ def build(
 
 def check_data(cfg: DictConfig, *, data_dir: str) -> None:
     """DataUnavailable, as ``build`` would raise it, when the folder of ``task.source`` is
-    missing (its shards are listed by ``build``)."""
+    missing (its shards are listed by ``build``), and the keys ``build`` refuses before reading
+    it."""
+    check_keys(cfg)
     chosen_folder(data_dir, recipe_keys.choice(cfg, "source", SOURCES))
 
 
@@ -120,6 +132,7 @@ def synthetic(
 ) -> LanguageModelTask:
     """The recipe at the benchmark's vocabulary on a synthetic Zipfian token stream: two shards
     of 64 windows and a short test stream (for ``scripts.bench_train``; nothing is read)."""
+    check_keys(cfg)
     generator = np.random.default_rng(seed)
     per_shard = cfg.batch_size * cfg.bptt * 64 + 1
     train = zipf_tokens(2 * per_shard, BENCHMARK_VOCABULARY, generator)

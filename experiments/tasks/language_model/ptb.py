@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from data.ptb.files import find_folder, load_ptb
 from data.token_stream.columns import Columns
 from experiments.distributed import World
+from experiments.models.awd_lstm import HIDDEN_WEIGHTS
 from experiments.tasks.language_model import recipe_keys
 from experiments.tasks.language_model.lm1b import zipf_tokens
 from experiments.tasks.language_model.plans import EvalStream, RandomBpttPlan
@@ -59,18 +60,36 @@ def _task(cfg: DictConfig, vocabulary: int, ids: dict[str, np.ndarray], seed: in
     )
 
 
-def build(
-    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
-) -> LanguageModelTask:
+DROPOUTS = ("dropout", "dropout_hidden", "dropout_input", "dropout_embedding")
+"""AWD-LSTM's dropout rates: each scales what it keeps by 1 / (1 − p), so p = 1 is refused."""
+
+
+def check_keys(cfg: DictConfig) -> None:
+    """The recipe's and the model's keys (``ConfigError``, one line), before any data is read."""
     for key in ("batch_size", "bptt", "val_batch_size", "test_batch_size", "epochs"):
         recipe_keys.positive_int(cfg, key)
     recipe_keys.selection(cfg, SPLITS)
+    recipe_keys.positive_int(cfg, "model.layers")
+    for key in ("embed_dim", "hidden_size"):
+        recipe_keys.positive_int(cfg, f"model.{key}")
+    dropouts = [f"model.{key}" for key in DROPOUTS]
+    recipe_keys.probabilities(cfg, [*dropouts, "model.weight_drop"], below_one=dropouts)
+    recipe_keys.choice(cfg, "model.hidden_weights", HIDDEN_WEIGHTS)
+    recipe_keys.non_negatives(cfg, ["model.ar_alpha", "model.tar_beta"])
+
+
+def build(
+    cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
+) -> LanguageModelTask:
+    check_keys(cfg)
     ptb = load_ptb(data_dir)
     return _task(cfg, len(ptb.vocabulary), ptb.ids, seed, ptb.checksums, device=device, world=world)
 
 
 def check_data(cfg: DictConfig, *, data_dir: str) -> None:
-    """DataUnavailable, as ``build`` would raise it, when a PTB text file is missing."""
+    """DataUnavailable, as ``build`` would raise it, when a PTB text file is missing (and the
+    keys ``build`` refuses before reading it)."""
+    check_keys(cfg)
     find_folder(data_dir)
 
 
@@ -79,6 +98,7 @@ def synthetic(
 ) -> LanguageModelTask:
     """The recipe on synthetic Zipfian streams of PTB's vocabulary and split sizes (for
     ``scripts.bench_train``; nothing is read)."""
+    check_keys(cfg)
     generator = np.random.default_rng(seed)
     ids = {
         split: zipf_tokens(count, PTB_VOCABULARY, generator).astype(np.int64)

@@ -5,21 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from experiments.config_checks import ConfigError
+from experiments.config_checks import ConfigError, non_negative, probability
 from experiments.config_checks import positive_int as checked_count
+
+# ``key`` is relative to ``task`` and may be dotted (``model.layers``).
 
 
 def positive_int(cfg: DictConfig, key: str) -> int:
-    return checked_count(f"task.{key}", cfg.get(key))
+    return checked_count(f"task.{key}", OmegaConf.select(cfg, key))
 
 
 def choice(cfg: DictConfig, key: str, allowed: Sequence[str]) -> str:
-    value = cfg.get(key)
+    value = OmegaConf.select(cfg, key)
     if value not in allowed:
         raise ConfigError(f"task.{key}={value!r} is invalid: one of {', '.join(allowed)}")
     return value
+
+
+def probabilities(cfg: DictConfig, keys: Sequence[str], below_one: Sequence[str] = ()) -> None:
+    """Each of ``keys`` a number in [0, 1] (in [0, 1) for those in ``below_one``)."""
+    for key in keys:
+        probability(f"task.{key}", OmegaConf.select(cfg, key), below_one=key in below_one)
+
+
+def non_negatives(cfg: DictConfig, keys: Sequence[str]) -> None:
+    for key in keys:
+        non_negative(f"task.{key}", OmegaConf.select(cfg, key))
 
 
 def selection(cfg: DictConfig, splits: Sequence[str]) -> str | None:

@@ -34,7 +34,8 @@ from torch import Tensor, nn
 
 from data.translation.corpus import TranslationCorpus, check_corpus, load_corpus
 from data.translation.dictionary import Dictionary
-from experiments.config_checks import ConfigError, positive_int
+from experiments.calendar import Calendar
+from experiments.config_checks import ConfigError, non_negative, positive_int, probability
 from experiments.distributed import World
 from experiments.tasks.contract import Budget, CheckpointAverage, Evaluation, Task
 from experiments.tasks.translation.batches import (
@@ -170,13 +171,36 @@ def _exp(value: float) -> float:
 # ------------------------------------------------------------------------------ building
 
 
+MODEL_DROPOUTS = ("dropout", "attention_dropout", "activation_dropout")
+
+
+def check_keys(cfg: DictConfig) -> None:
+    """The keys ``build`` refuses before reading the corpus (``ConfigError``, one line): the
+    model's dropout rates, ``remove_bpe`` and the generation settings."""
+    for key in MODEL_DROPOUTS:
+        if key in cfg.model:
+            probability(f"task.model.{key}", cfg.model[key])
+    value = cfg.get("remove_bpe", "auto")
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(
+            f"task.remove_bpe={value!r} is invalid: auto (the corpus's segmentation), null (keep "
+            "BPE) or the BPE continuation symbol as a string (e.g. '@@ ')"
+        )
+    generation_settings(cfg)
+    checkpoint_average(cfg)
+
+
 def generation_settings(cfg: DictConfig) -> dict[str, GenerationSettings]:
-    """``final`` (eval.sh's fairseq-generate) and ``validation`` (fairseq's --eval-bleu)."""
+    """``final`` (eval.sh's fairseq-generate) and ``validation`` (fairseq's --eval-bleu). Lengths
+    are refused below 0 (fairseq takes any number and then decodes nothing or fails)."""
     common = cfg.generation
     beam = positive_int("task.generation.beam", common.beam)
+    non_negative("task.generation.min_len", common.min_len)
     settings = {}
     for name in ("final", "validation"):
         lengths = common[name]
+        for key in ("max_len_a", "max_len_b"):
+            non_negative(f"task.generation.{name}.{key}", lengths[key])
         settings[name] = GenerationSettings(
             beam=beam, max_len_a=float(lengths.max_len_a), max_len_b=int(lengths.max_len_b),
             min_len=int(common.min_len), len_penalty=float(common.len_penalty),
@@ -192,6 +216,39 @@ def checkpoint_average(cfg: DictConfig) -> CheckpointAverage | None:
     last = positive_int("task.average.last", spec.get("last"))
     every = positive_int("task.average.every", spec.get("every"), nullable=True)
     return CheckpointAverage(last=last, every=every)
+
+
+def snapshots_taken(average: CheckpointAverage, calendar: Calendar, updates: int) -> int:
+    """The snapshots the loop takes in the first ``updates`` updates of ``calendar`` (one at
+    each epoch end, or every ``average.every`` updates: ``experiments.loop_plan``). A warning
+    for a run that ``max_steps`` cuts short can count them with ``calendar.total``."""
+    if average.every is not None:
+        return updates // average.every
+    ends = zip(calendar.starts, calendar.updates_per_epoch, strict=True)
+    return sum(1 for start, count in ends if start + count <= updates)
+
+
+def check_snapshots(task: TranslationTask, update_freq: int, world: World) -> None:
+    """``task.average.last`` no larger than the snapshots the recipe's full budget takes (one at
+    each epoch end, or every ``average.every`` updates): averaging fewer than asked would report
+    a different statistic than the recipe names."""
+    average = task.average
+    if average is None:
+        return
+    calendar = Calendar.plan(task, world, update_freq, None)
+    budget = calendar.budget_updates
+    taken = snapshots_taken(average, calendar, budget)
+    if average.last > taken:
+        rule = (
+            "one at each epoch end"
+            if average.every is None
+            else f"one every {average.every:,} updates"
+        )
+        raise ConfigError(
+            f"task.average.last={average.last} is invalid: the recipe's budget "
+            f"({len(calendar.updates_per_epoch):,} epochs, {budget:,} updates) takes {taken} "
+            f"snapshots ({rule}): at most {taken}, or a longer budget"
+        )
 
 
 def bucket_rules(cfg: DictConfig, max_positions: tuple[int, int], train: bool) -> BucketRules:
@@ -230,6 +287,7 @@ def build_task(
         )
     if not 0 <= cfg.label_smoothing < 1:
         raise ConfigError(f"task.label_smoothing={cfg.label_smoothing!r} is invalid: in [0, 1)")
+    check_keys(cfg)
     generation = generation_settings(cfg)
     if cfg.model.get("share_all_embeddings") and src_dict != tgt_dict:
         raise ConfigError(
@@ -250,7 +308,7 @@ def build_task(
     updates = positive_int("task.max_updates", cfg.max_updates, nullable=True)
     if epochs is None and updates is None:
         raise ConfigError("task.epochs and task.max_updates are both null: set one")
-    return TranslationTask(
+    task = TranslationTask(
         model=model,
         src_dict=src_dict,
         tgt_dict=tgt_dict,
@@ -267,6 +325,8 @@ def build_task(
         checksums=checksums,
         is_main=world.is_main,
     )
+    check_snapshots(task, positive_int("task.update_freq", cfg.get("update_freq", 1)), world)
+    return task
 
 
 def sacrebleu_signature() -> str:
@@ -280,6 +340,7 @@ def sacrebleu_signature() -> str:
 def build(
     cfg: DictConfig, *, seed: int, data_dir: str, device: torch.device, world: World
 ) -> TranslationTask:
+    check_keys(cfg)
     corpus: TranslationCorpus = load_corpus(
         cfg.corpus, cfg.source_lang, cfg.target_lang, data_dir, source=cfg.get("source", "files")
     )
@@ -294,7 +355,9 @@ def build(
 
 def check_data(cfg: DictConfig, *, data_dir: str) -> None:
     """What ``build`` refuses before reading the corpus: an unknown corpus or language pair, and
-    prepared text (or a binarized cache) that is missing. Nothing is read or binarized."""
+    prepared text (or a binarized cache) that is missing, and the keys of ``check_keys``.
+    Nothing is read or binarized."""
+    check_keys(cfg)
     check_corpus(
         cfg.corpus, cfg.source_lang, cfg.target_lang, data_dir, source=cfg.get("source", "files")
     )
