@@ -73,7 +73,11 @@ def close_run(
                 "time_total": state.time_wall,
                 "time_train": state.time,
                 "time_optimizer": state.time_optimizer,
-                "throughput": {"unit": task.unit, "per_s": state.units / max(state.time, 1e-9)},
+                "throughput": {
+                    "unit": task.unit,
+                    "units": state.units,
+                    "per_s": state.units / max(state.time, 1e-9),
+                },
                 "device": device.type,
                 "peak_memory_bytes": peak_memory_bytes(device),
                 "world_size": world.world_size,

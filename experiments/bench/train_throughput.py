@@ -93,7 +93,7 @@ def time_loop(cfg: DictConfig, device: torch.device, steps: int) -> Timed:
         summary = json.loads(prepared.run.summary_path.read_text())
     if code != 0 or summary["steps"] != steps:
         raise SystemExit(f"error: the loop did not finish {steps} steps (exit {code})")
-    units = summary["throughput"]["per_s"] * summary["time_train"] / steps
+    units = summary["throughput"]["units"] / steps
     return Timed(elapsed, units, built.task.unit)
 
 
