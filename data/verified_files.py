@@ -32,7 +32,8 @@ def stamp_path(cache: Path) -> Path:
 
 
 def _version(files: Files) -> list[list[int]]:
-    return [[path.stat().st_size, path.stat().st_mtime_ns] for path in files]
+    stats = [path.stat() for path in files]
+    return [[stat.st_size, stat.st_mtime_ns] for stat in stats]
 
 
 def _read_stamps(path: Path) -> dict:

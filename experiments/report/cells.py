@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from experiments.report.curves import run_events
-from experiments.report.grouping import Group, canonical, match_entry, metric_mode, select_setting
+from experiments.report.grouping import (
+    Group,
+    match_entry,
+    metric_mode,
+    same_setting,
+    select_setting,
+)
 from experiments.report.records import RunRecord
 from experiments.report.reference import Claim, Entry, ReferenceSet, TableSpec, qualified_id
 from experiments.report.statistics import PairedComparison, Summary, paired_comparison, summarize
@@ -44,23 +50,13 @@ class Cell:
         return [run for group in groups for run in group.sorted_runs()]
 
 
-def candidates_key(entry: Entry, group: Group) -> dict[str, str]:
-    """The group's overrides when its setting is the entry's (outside the keys selected over),
-    else a value no group has: a group of another sweep with the entry's setting matches."""
-    fixed = {k: v for k, v in group.canonical.items() if k not in entry.select_over}
-    required = {k: canonical(v) for k, v in entry.overrides.items()}
-    return group.canonical if fixed == required else {"": ""}
-
-
 def build_cell(
     entry: Entry, index: Index, split: str | None = None, second: list[Entry] | None = None
 ) -> Cell:
     candidates, others = match_entry(entry, index.get((entry.task, entry.optimizer), []))
     chosen = select_setting(entry, candidates, split)
     notes = [chosen.note] if chosen.note else []
-    elsewhere = [
-        g for g in others if g.canonical == candidates_key(entry, g) and g not in candidates
-    ]
+    elsewhere = [g for g in others if same_setting(entry, g) and g not in candidates]
     different = [g for g in others if g not in elsewhere]
     if elsewhere:
         n_other = sum(len(group.runs) for group in elsewhere)
@@ -158,18 +154,20 @@ class ClaimResult:
     comparison: PairedComparison
     verdict: ClaimVerdict
 
-    @property
-    def paper_difference(self) -> float:
-        """The paper's own margin, oriented like ``comparison`` (> 0 favours ``better``); at the
-        matched epochs where the claim has them."""
-        matched = self.claim.matched
-        better, worse = self.better.entry.value, self.worse.entry.value
-        if matched is not None:
-            better, worse = matched.better, matched.worse
+    def _margin(self, better: float | None, worse: float | None) -> float:
+        """``better − worse`` oriented like ``comparison`` (> 0 favours ``better``)."""
         if better is None or worse is None:
             return math.nan
         sign = 1.0 if metric_mode(self.better.entry.metric) == "max" else -1.0
         return sign * (better - worse)
+
+    @property
+    def paper_difference(self) -> float:
+        """The paper's own margin; at the matched epochs where the claim has them."""
+        matched = self.claim.matched
+        if matched is not None:
+            return self._margin(matched.better, matched.worse)
+        return self._margin(self.better.entry.value, self.worse.entry.value)
 
     @property
     def matched_note(self) -> str:
@@ -177,8 +175,7 @@ class ClaimResult:
         matched = self.claim.matched
         if matched is None:
             return ""
-        full = ClaimResult(replace(self.claim, matched=None), self.better, self.worse,
-                           self.comparison, self.verdict).paper_difference  # fmt: skip
+        full = self._margin(self.better.entry.value, self.worse.entry.value)
         return (
             f"compared at epoch {matched.epochs:g}, where the shorter reference run ends "
             f"({matched.source}): the paper's Δ there is {self.paper_difference:+.2f} "

@@ -143,17 +143,23 @@ def match_entry(entry: Entry, groups: Iterable[Group]) -> tuple[list[Group], lis
     setting in another sweep, is not a candidate: it is listed as "other"). A key only some
     runs of a group spelled holds the default value for the others, so it does not count.
     """
-    required = {k: canonical(v) for k, v in entry.overrides.items()}
     sweeps = {name.replace("/", "_") for name in entry.sweep_names}  # as directories spell it
     matched, others = [], []
     for group in groups:
-        fixed = {k for k in group.canonical if k not in entry.select_over}
-        spelled = group.spelled or group.canonical
-        same = fixed <= set(required) and all(spelled.get(k) == v for k, v in required.items())
         in_sweep = group.sweep in (POOLED, *sweeps) or not sweeps
         in_sweep = in_sweep or group.sweep.replace("/", "_") in sweeps
-        (matched if same and in_sweep else others).append(group)
+        (matched if same_setting(entry, group) and in_sweep else others).append(group)
     return matched, others
+
+
+def same_setting(entry: Entry, group: Group) -> bool:
+    """Whether the group's runs are the entry's setting, whatever their sweep: they spelled the
+    entry's ``overrides`` with its values, and every other key all of them spelled is selected
+    over (a key only some spelled holds the default for the others)."""
+    required = {k: canonical(v) for k, v in entry.overrides.items()}
+    fixed = {k for k in group.canonical if k not in entry.select_over}
+    spelled = group.spelled or group.canonical
+    return fixed <= set(required) and all(spelled.get(k) == v for k, v in required.items())
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,9 @@ from experiments.config_checks import ConfigError
 from experiments.distributed import World
 from experiments.tasks.translation.task import build, check_data
 from tests.experiments.translation.corpus_files import write_iwslt14
+from tests.experiments.translation.test_translation_task import TINY_MODEL
 from tests.runs_in_process import compose_config
 
-TINY_MODEL = (
-    "task.model._target_=experiments.models.transformer.TransformerModel",
-    "+task.model.embed_dim=16",
-    "+task.model.ffn_dim=32",
-    "+task.model.heads=2",
-    "+task.model.encoder_layers=1",
-    "+task.model.decoder_layers=1",
-)
 BAD_KEYS = {
     "dropout": ("task.model.dropout=2", "[0, 1]"),
     "attention-dropout": ("task.model.attention_dropout=-0.1", "[0, 1]"),
