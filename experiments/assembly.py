@@ -20,7 +20,7 @@ from omegaconf.errors import MissingMandatoryValue
 from torch import nn
 
 from data import DataError
-from experiments.calendar import Calendar
+from experiments.calendar import Calendar, check_average
 from experiments.config_checks import ConfigError, to_container
 from experiments.distributed import World
 from experiments.loop_options import LoopOptions
@@ -29,8 +29,14 @@ from optimizers.schedules import LRSchedule, build_schedule
 
 
 def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """``instantiate(cfg.optimizer)`` called with ``model.parameters()``, or with
+    ``model.named_modules()`` for a class marked ``takes_named_modules`` (Muon with AdamW splits
+    the model by its structure). A class with a ``required_schedule`` (Schedule-Free AdamW:
+    ``constant``, no warmup) refuses any other schedule in one line."""
     try:
-        return instantiate(cfg.optimizer)(model.parameters())
+        factory = instantiate(cfg.optimizer)
+        structured = getattr(getattr(factory, "func", factory), "takes_named_modules", False)
+        optimizer = factory(model.named_modules() if structured else model.parameters())
     except (ValueError, TypeError, InstantiationException, MissingMandatoryValue) as error:
         if isinstance(error, MissingMandatoryValue):
             raise ConfigError(
@@ -39,6 +45,15 @@ def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
             ) from None
         target = cfg.optimizer.get("_target_")
         raise ConfigError(f"optimizer {target}: {str(error).splitlines()[0]}") from None
+    required = getattr(optimizer, "required_schedule", None)
+    schedule = (cfg.schedule.get("name"), cfg.schedule.get("warmup", {}).get("name", "none"))
+    if required is not None and schedule != (required, "none"):
+        raise ConfigError(
+            f"schedule={schedule[0]} (warmup {schedule[1]}) is invalid with optimizer "
+            f"{cfg.optimizer._target_}: it runs with schedule={required} and no warmup "
+            "(its own warmup_steps warms up)"
+        )
+    return optimizer
 
 
 def _task_module(path: object) -> tuple[ModuleType, str]:
@@ -86,6 +101,18 @@ def check_data(cfg: DictConfig) -> None:
         check(cfg.task, data_dir=cfg.data_dir)
     except DataError as error:  # DataUnavailable included
         raise ConfigError(str(error)) from None
+    except PermissionError as error:
+        raise ConfigError(permission_line(error, cfg.data_dir)) from None
+
+
+def permission_line(error: PermissionError, data_dir: object) -> str:
+    """One line for a data file or folder the run may not read (or, where a cache is built,
+    write): the path and the ``data_dir`` key, which names the folder."""
+    path = error.filename or "a file"
+    return (
+        f"{error.strerror or 'permission denied'}: {path}; data_dir={data_dir} must be readable, "
+        "and writable where a cache is built (or point data_dir at a copy you may write)"
+    )
 
 
 def build_task(
@@ -97,6 +124,8 @@ def build_task(
         task = builder(cfg.task, seed=cfg.seed, data_dir=cfg.data_dir, device=device, world=world)
     except DataError as error:  # DataUnavailable included
         raise ConfigError(str(error)) from None
+    except PermissionError as error:  # an unreadable file, a cache folder that cannot be written
+        raise ConfigError(permission_line(error, cfg.data_dir)) from None
     if not isinstance(task, Task):
         raise ConfigError(
             f"task.build={cfg.task.build!r} returned a {type(task).__name__}, not a Task "
@@ -152,12 +181,17 @@ def build_run(
     """Task, model on ``device``, optimizer, calendar and schedule of a composed config;
     ``ConfigError`` on bad input. ``synthetic`` builds the task on synthetic data of the real
     shapes where its module offers it (the benchmarks); ``wrap_task`` wraps the built task (a
-    benchmark switching evaluations off, the GPU check observing batches)."""
+    benchmark switching evaluations off, the GPU check observing batches). Checkpoint averaging
+    is checked against the calendar here, for every task (``calendar.check_average``); its
+    warning for a run that ``max_steps`` cuts short is printed among the run's first lines."""
     options = LoopOptions.from_config(cfg)
     task = build_task(cfg, device, world, synthetic=synthetic)
     if wrap_task is not None:
         task = wrap_task(task)
     optimizer = build_optimizer(cfg, task.model)
     calendar = Calendar.plan(task, world, options.update_freq, cfg.max_steps)
+    warning = check_average(task.average, calendar)
+    if warning is not None and world.is_main:
+        print(warning, flush=True)
     schedule = build_schedule_for(cfg, task, optimizer, calendar)
     return BuiltRun(task, task.model, optimizer, schedule, calendar, options)

@@ -1,4 +1,6 @@
-"""The run's calendar: how many updates each epoch has, and which epoch an update falls in.
+"""The run's calendar: how many updates each epoch has, and which epoch an update falls in; and
+what it means for checkpoint averaging (``check_average``: the snapshots the budget and the run
+take).
 
 An epoch has ``task.micro_batches_per_epoch(epoch, world)`` global micro-batches (one batch of
 every rank together) and ``ceil(micro_batches / update_freq)`` optimizer updates (fairseq's
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 from experiments.config_checks import ConfigError
 from experiments.distributed import World
-from experiments.tasks.contract import Task
+from experiments.tasks.contract import CheckpointAverage, Task
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,44 @@ class Calendar:
             return update / self.updates_per_epoch[0]
         epoch = max(bisect.bisect_right(self.starts, update) - 1, 0)
         return epoch + (update - self.starts[epoch]) / self.updates_per_epoch[epoch]
+
+    def snapshots(self, average: CheckpointAverage, updates: int) -> int:
+        """The snapshots the loop takes in the first ``updates`` updates: one at each epoch end,
+        or every ``average.every`` updates (``experiments.loop_plan.plan_update``)."""
+        if average.every is not None:
+            return updates // average.every
+        ends = zip(self.starts, self.updates_per_epoch, strict=True)
+        return sum(1 for start, count in ends if start + count <= updates)
+
+
+def check_average(average: CheckpointAverage | None, calendar: Calendar) -> str | None:
+    """``task.average.last`` against the calendar, for any task that averages checkpoints.
+
+    Refused (``ConfigError``) above the snapshots the recipe's full budget takes: averaging fewer
+    than asked would report another statistic than the recipe names (fairseq's
+    ``average_checkpoints.py --num-epoch-checkpoints`` reads that many). Returns the warning for a
+    run that ``max_steps`` stops before the last of them (its averaged metrics are partial,
+    ``avg/partial`` in ``experiments.loop_evaluation.evaluate_average``), else None."""
+    if average is None:
+        return None
+    budget = calendar.budget_updates
+    taken = calendar.snapshots(average, budget)
+    if average.last > taken:
+        rule = (
+            "one at each epoch end"
+            if average.every is None
+            else f"one every {average.every:,} updates"
+        )
+        raise ConfigError(
+            f"task.average.last={average.last} is invalid: the recipe's budget "
+            f"({len(calendar.updates_per_epoch):,} epochs, {budget:,} updates) takes {taken} "
+            f"snapshots ({rule}): at most {taken}, or a longer budget"
+        )
+    kept = calendar.snapshots(average, calendar.total)
+    if kept >= average.last:
+        return None
+    outcome = f"partial ({kept} snapshots)" if kept else "absent (no snapshot is taken)"
+    return (
+        f"warning: max_steps={calendar.total} stops before the {average.last} snapshots "
+        f"task.average.last averages: the averaged metrics will be {outcome}"
+    )

@@ -84,13 +84,14 @@ class Progress:
             flush=True,
         )
 
-    def evaluation(self, step: int, metrics: dict[str, float]) -> None:
+    def evaluation(self, step: int, metrics: dict[str, float], note: str = "") -> None:
+        """An evaluation line; ``note`` follows the metrics (a partial checkpoint average)."""
         if not self.enabled:
             return
         keys = sorted(metrics) if self.shown is None else headline_keys(metrics, self.shown)
         if not keys:
             return
-        text = " ".join(f"{key} {metrics[key]:.4f}" for key in keys)
+        text = " ".join(f"{key} {metrics[key]:.4f}" for key in keys) + note
         if self.bar is not None:
             self.bar.write(f"step {step}: {text}")
         else:

@@ -22,7 +22,7 @@ def check(data_dir: Path) -> str:
     ValueError when their sizes differ from fairseq's preparation."""
     where = files.prepared_dir(data_dir)
     sizes: dict[str, int] = {}
-    for split in files.SPLIT_SIZES:
+    for split in files.RELEASE_PAIRS:
         counts = []
         for lang in files.LANGUAGES:
             path = where / f"{split}.{lang}"
@@ -34,9 +34,9 @@ def check(data_dir: Path) -> str:
         if counts[0] != counts[1]:
             raise ValueError(f"{where}/{split}.de has {counts[0]} lines but .en has {counts[1]}")
         sizes[split] = counts[0]
-    found = " / ".join(f"{sizes[split]:,}" for split in files.SPLIT_SIZES)
-    if sizes != files.SPLIT_SIZES:
-        expected = " / ".join(f"{size:,}" for size in files.SPLIT_SIZES.values())
+    found = " / ".join(f"{sizes[split]:,}" for split in files.RELEASE_PAIRS)
+    if sizes != files.RELEASE_PAIRS:
+        expected = " / ".join(f"{size:,}" for size in files.RELEASE_PAIRS.values())
         raise ValueError(
             f"IWSLT'14 in {where} has {found} train/valid/test pairs, fairseq's preparation "
             f"gives {expected}: delete the folder and prepare again"
@@ -137,7 +137,7 @@ def download(data_dir: Path, url: str = files.ARCHIVE_URL, workers: int | None =
     """Fetch, extract and prepare (skipped when the prepared files are already there)."""
     prepared = files.prepared_dir(data_dir)
     if all(
-        (prepared / f"{s}.{lang}").is_file() for s in files.SPLIT_SIZES for lang in ("de", "en")
+        (prepared / f"{s}.{lang}").is_file() for s in files.RELEASE_PAIRS for lang in ("de", "en")
     ):
         return
     from data.iwslt14.prepare import prepare

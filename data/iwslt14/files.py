@@ -18,8 +18,13 @@ from data.translation.corpus_types import CorpusSpec
 ARCHIVE_URL = "https://dl.fbaipublicfiles.com/fairseq/data/iwslt14/de-en.tgz"
 LANGUAGES = ("de", "en")
 PREPARED = "iwslt14.tokenized.de-en"
-SPLIT_SIZES = {"train": 160_239, "valid": 7_283, "test": 6_750}
-"""Sentence pairs per split after fairseq's preparation."""
+RELEASE_PAIRS = {"train": 160_239, "valid": 7_283, "test": 6_750}
+"""Sentence pairs per split after fairseq's ``prepare-iwslt14.sh``: the sizes its
+``fairseq-preprocess`` run reports, as the public "IWSLT 2014 with fairseq preprocess" dataset
+card records them (train 160239, validation 7283, test 6750); fairseq's own README gives no
+counts. The download's check and the task's release check (``data.translation.corpus``)
+read them."""
+RELEASE = "fairseq's prepare-iwslt14.sh preparation"
 TEST_SET = "IWSLT'14 TED dev2010 + TEDX dev2012 + TED tst2010-2012 (6,750 pairs)"
 VALID_SET = "every 23rd cleaned training pair (7,283)"
 PREPARE_COMMAND = "python -m scripts.download_data iwslt14 --data-dir {data_dir}"

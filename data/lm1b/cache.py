@@ -9,7 +9,16 @@ never holding more than one chunk of lines as strings; the id files are hashed a
 written. A cache whose manifest does not match the corpus or the threshold is built again; one
 whose ``vocab.json`` does not match its recorded checksum, whose id files have the wrong size,
 or whose ids do not hash to what was recorded (checked once per version of each file:
-``data.verified_files``) is rebuilt with a line saying so. A file lock
+``data.verified_files``) is rebuilt with a line saying so, as is one whose ``manifest.json`` is
+not a JSON object. The manifest also holds each raw file's sha256 (``raw``, taken in the
+build's own read: ``Corpus.digests``); every open verifies the raw files against it the same way
+(re-hashed only when a file's size or modification time changed), and a raw shard that changed
+at the same size rebuilds the cache with a line naming it. Caches built before raw files were
+hashed are used as they are; the raw hashes are not among the ``checksums`` a run records, so a
+checkpoint of an unchanged corpus resumes. The manifest's sentence counts are
+compared with the r13 release's by ``release_differences`` (the task refuses a corpus that
+differs unless ``task.accept_corpus``: ``data.release_check``); a corpus that differs still gets
+a whole cache, so accepting it afterwards builds nothing again. A file lock
 makes concurrent runs of a sweep build it once: a reader takes it shared through a read-only
 descriptor (a complete cache reads from a read-only directory; without a lock file there, and
 no way to write one, it reads unlocked), a build takes it exclusive.
@@ -33,6 +42,8 @@ from tqdm import tqdm
 from data import DataError
 from data.line_chunks import line_chunks
 from data.lm1b.files import RELEASE_SENTENCES, Corpus
+from data.lm1b.raw_check import RAW, raw_digest, verify_raw
+from data.release_check import count_difference
 from data.token_stream.id_files import IdFileWriter, open_ids
 from data.token_stream.vocabulary import NEWLINE_EOS, Vocabulary, count_words, file_sha256
 from data.verified_files import DamagedCache, record_verified, verify
@@ -66,6 +77,8 @@ class TokenCorpus:
     source: str
     path: Path
     checksums: dict[str, str]
+    sentences: dict[str, int]
+    """``train`` and ``heldout``: the sentences the manifest counted when the ids were written."""
 
 
 def cache_dir(data_dir: str | Path, source: str, threshold: int) -> Path:
@@ -105,7 +118,8 @@ def _unwritable(path: Path, error: OSError) -> str:
 
 
 def _fresh(path: Path, corpus: Corpus, threshold: int) -> tuple[dict | None, bool]:
-    """The manifest, and whether it belongs to this corpus and threshold."""
+    """The manifest (None when absent, unreadable or not a JSON object), and whether it belongs
+    to this corpus and threshold."""
     manifest = _read_manifest(path)
     fresh = (
         manifest is not None
@@ -114,6 +128,19 @@ def _fresh(path: Path, corpus: Corpus, threshold: int) -> tuple[dict | None, boo
         and manifest.get("threshold") == threshold
     )
     return manifest, fresh
+
+
+def _opened(path: Path, manifest: dict, corpus: Corpus) -> TokenCorpus:
+    """The cache, once its raw files and members are verified; ``DamagedCache`` saying what
+    does not match."""
+    try:
+        problem = _integrity_problem(path, manifest)
+        if problem is None:
+            verify_raw(path, manifest, corpus)
+            return _open(path, manifest)
+    except (KeyError, TypeError):
+        problem = f"{path / 'manifest.json'} lacks what a cache manifest holds"
+    raise DamagedCache(problem)
 
 
 def load_or_build(
@@ -129,25 +156,25 @@ def load_or_build(
     if path.is_dir():
         with _locked(path, shared=True):
             manifest, fresh = _fresh(path, corpus, threshold)
-            if fresh and _integrity_problem(path, manifest) is None:
+            if fresh:
                 try:
-                    return _open(path, manifest)
+                    return _opened(path, manifest, corpus)
                 except DamagedCache:
                     pass  # rebuilt below, under the exclusive lock, with a line saying why
     with _locked(path):
         manifest, fresh = _fresh(path, corpus, threshold)
         if fresh:
-            problem = _integrity_problem(path, manifest)
-            if problem is None:
-                try:
-                    return _open(path, manifest)
-                except DamagedCache as damaged:
-                    problem = str(damaged)
-            log(f"lm1b: {problem}: rebuilding the cache in {path}")
+            try:
+                return _opened(path, manifest, corpus)
+            except DamagedCache as damaged:
+                log(f"lm1b: {damaged}: rebuilding the cache in {path}")
+        elif manifest is None and (path / "manifest.json").exists():
+            log(f"lm1b: {path / 'manifest.json'} is not a readable JSON object (a damaged cache): "
+                f"rebuilding the cache in {path}")  # fmt: skip
         else:
             log(f"lm1b: building the vocabulary and token-id cache in {path} (once per source)")
         try:
-            _build(corpus, path, threshold, log)
+            _build(corpus, path, threshold)
         except DataError:  # undecodable text: already one line; no partial cache left
             shutil.rmtree(path.with_name(path.name + ".partial"), ignore_errors=True)
             raise
@@ -163,9 +190,10 @@ def load_or_build(
 
 def _read_manifest(path: Path) -> dict | None:
     try:
-        return json.loads((path / "manifest.json").read_text())
+        manifest = json.loads((path / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def _integrity_problem(path: Path, manifest: dict) -> str | None:
@@ -208,14 +236,25 @@ def _open(path: Path, manifest: dict) -> TokenCorpus:
             f"lm1b/vocab.json(threshold={manifest['threshold']})": manifest["vocabulary"]["sha256"],
             **{f"lm1b/{name}(threshold={manifest['threshold']})": sha for name, sha in ids.items()},
         },
+        sentences={split: manifest[split]["sentences"] for split in ("train", "heldout")},
     )
+
+
+def release_differences(corpus: TokenCorpus) -> list[str]:
+    """What differs from the r13 release's sentence counts (``RELEASE_SENTENCES``), one phrase
+    per split; empty when both match."""
+    found = (
+        count_difference(split, "sentences", corpus.sentences[split], RELEASE_SENTENCES[split])
+        for split in ("train", "heldout")
+    )
+    return [difference for difference in found if difference]
 
 
 def _progress(shards: Iterator, total: int, what: str) -> Iterator:
     return tqdm(shards, total=total, desc=f"lm1b: {what}", unit="shard", disable=None)
 
 
-def _build(corpus: Corpus, path: Path, threshold: int, log: Callable[[str], None]) -> None:
+def _build(corpus: Corpus, path: Path, threshold: int) -> None:
     partial = path.with_name(path.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -238,6 +277,7 @@ def _build(corpus: Corpus, path: Path, threshold: int, log: Callable[[str], None
         "threshold": threshold,
         "vocabulary": {"sha256": sha256, "size": len(vocabulary)},
     }
+    corpus.digests.clear()  # filled again by this build's reads, the encoding's last
     for split, shards, total in (
         ("train", corpus.train, corpus.train_shards),
         ("heldout", corpus.heldout, None),
@@ -257,14 +297,12 @@ def _build(corpus: Corpus, path: Path, threshold: int, log: Callable[[str], None
         sentences = sum(span["sentences"] for span in spans)
         manifest[split] = {"tokens": writer.count, "sentences": sentences, "shards": spans,
                            "sha256": writer.sha256}  # fmt: skip
-        if sentences != RELEASE_SENTENCES[split]:
-            log(
-                f"lm1b: {split} holds {sentences:,} sentences in {len(spans)} shards; the r13 "
-                f"release has {RELEASE_SENTENCES[split]:,} (a partial or different copy)"
-            )
+    manifest["raw"] = dict(corpus.digests)
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=1))
     hashed = {f"{split}.ids": ([partial / f"{split}.ids"], manifest[split]["sha256"])
               for split in ("train", "heldout")}  # fmt: skip
+    raw = sorted(corpus.paths[name] for name in corpus.digests)
+    hashed[RAW] = (raw, raw_digest(corpus.digests))
     record_verified(partial, hashed)  # hashed while written: the first start reads no id twice
     shutil.rmtree(path, ignore_errors=True)
     os.replace(partial, path)

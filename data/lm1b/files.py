@@ -18,6 +18,12 @@ Sources and what their splits hold (sentence counts of the release: 30,301,028 t
   the shards' part (hidden-state resets, shuffled order).
 
 Lines are split at ``\\n`` only; blank lines are skipped, as the reference skips them.
+
+Every raw file's sha256 is taken as it is read (``Corpus.digests``), so that the cache records
+what it was built from without another pass over the 4 GB of text: an r13 shard is hashed in the
+same read that yields its lines; a parquet file is hashed by one sequential read just before
+pyarrow reads it (pyarrow seeks to the footer first, so its own reads cannot be hashed in order;
+the second read comes from the page cache).
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from data import DataUnavailable
-from data.text_lines import utf8_lines
+from data import DataError, DataUnavailable
+from data.token_stream.vocabulary import file_sha256
 
 RELEASE = "1-billion-word-language-modeling-benchmark-r13output"
 TRAIN_FOLDER = "training-monolingual.tokenized.shuffled"
@@ -60,6 +66,11 @@ class Corpus:
     train_shards: int
     identity: tuple[tuple[str, int], ...]
     """(file name, size in bytes) of every file read: the source's fingerprint."""
+    paths: dict[str, Path] = field(default_factory=dict)
+    """Each file of ``identity`` by its name there."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """The sha256 of each file read so far (by its ``identity`` name), filled as shards are read
+    through: the last read's wins."""
 
     def fingerprint(self) -> str:
         text = "\n".join(f"{name}\t{size}" for name, size in self.identity)
@@ -117,19 +128,37 @@ def _files(folder: Path, pattern: str) -> list[Path]:
     return found
 
 
-def _read_lines(path: Path) -> Iterator[str]:
-    return utf8_lines(path, newline="\n")
+def _hashed_lines(path: Path, digests: dict[str, str]) -> Iterator[str]:
+    """The shard's lines split at ``\\n`` (``open(newline="\\n")``'s lines), its sha256 taken
+    from the same bytes and stored in ``digests`` once the last line is read; a one-line
+    ``DataError`` naming the file and the byte offset where it is not UTF-8 (as
+    ``data.text_lines.utf8_lines``)."""
+    digest, offset = hashlib.sha256(), 0
+    with open(path, "rb") as stream:
+        for raw in stream:
+            digest.update(raw)
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DataError(
+                    f"{path} is not UTF-8 text (byte {offset + error.start} cannot be decoded): "
+                    "re-encode it as UTF-8 or fetch it again"
+                ) from None
+            offset += len(raw)
+    digests[path.name] = digest.hexdigest()
 
 
 def _release_corpus(root: Path) -> Corpus:
     train = _files(root / TRAIN_FOLDER, TRAIN_GLOB)
     heldout = _files(root / HELDOUT_FOLDER, HELDOUT_GLOB)
+    digests: dict[str, str] = {}
 
     def shards(paths: list[Path]) -> Callable[[], Iterator[tuple[str, Iterator[str]]]]:
-        return lambda: ((path.name, _read_lines(path)) for path in paths)
+        return lambda: ((path.name, _hashed_lines(path, digests)) for path in paths)
 
     identity = tuple((p.name, p.stat().st_size) for p in (*train, *heldout))
-    return Corpus("r13", root, shards(train), shards(heldout), len(train), identity)
+    paths = {p.name: p for p in (*train, *heldout)}
+    return Corpus("r13", root, shards(train), shards(heldout), len(train), identity, paths, digests)
 
 
 def parquet_files(root: Path, split: str) -> list[Path]:
@@ -145,10 +174,13 @@ def parquet_rows(paths: list[Path]) -> int:
     return sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
 
 
-def _parquet_lines(paths: list[Path]) -> Iterator[str]:
+def _parquet_lines(paths: list[Path], root: Path, digests: dict[str, str]) -> Iterator[str]:
+    """The ``text`` column of each file in turn, each file hashed into ``digests`` (by its path
+    under ``root``) as it is reached (module docstring)."""
     import pyarrow.parquet as pq
 
     for path in paths:
+        digests[str(path.relative_to(root))] = file_sha256(path)
         for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536, columns=["text"]):
             yield from batch.column(0).to_pylist()
 
@@ -161,15 +193,17 @@ def _parquet_corpus(root: Path) -> Corpus:
                 f"One Billion Word parquet folder {root} has no */{split}/*.parquet files"
             )
     rows = parquet_rows(train)
+    digests: dict[str, str] = {}
 
     def pieces() -> Iterator[tuple[str, Iterator[str]]]:
-        lines = _parquet_lines(train)
+        lines = _parquet_lines(train, root, digests)
         for piece in range(TRAIN_PIECES):
             size = (piece + 1) * rows // TRAIN_PIECES - piece * rows // TRAIN_PIECES
             yield f"train-piece-{piece:02d}-of-{TRAIN_PIECES}", itertools.islice(lines, size)
 
     def heldout() -> Iterator[tuple[str, Iterator[str]]]:
-        yield "test", _parquet_lines(test)
+        yield "test", _parquet_lines(test, root, digests)
 
     identity = tuple((str(p.relative_to(root)), p.stat().st_size) for p in (*train, *test))
-    return Corpus("parquet", root, pieces, heldout, TRAIN_PIECES, identity)
+    paths = {str(p.relative_to(root)): p for p in (*train, *test)}
+    return Corpus("parquet", root, pieces, heldout, TRAIN_PIECES, identity, paths, digests)

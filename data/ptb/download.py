@@ -41,19 +41,12 @@ def check(data_dir: Path) -> str:
     """A line when the files match the release's counts; ``DataUnavailable`` when missing,
     ``ValueError`` when they differ."""
     ptb = files.load_ptb(data_dir)
-    tokens = {split: len(ptb.ids[split]) for split in files.SPLITS}
-    wrong = [
-        f"{files.file_name(s)}: {ptb.lines[s]:,} lines / {tokens[s]:,} tokens (the release: "
-        f"{files.RELEASE_LINES[s]:,} / {files.RELEASE_TOKENS[s]:,})"
-        for s in files.SPLITS
-        if ptb.lines[s] != files.RELEASE_LINES[s] or tokens[s] != files.RELEASE_TOKENS[s]
-    ]
-    if len(ptb.vocabulary) != files.RELEASE_VOCABULARY:
-        wrong.append(f"{len(ptb.vocabulary):,} words (the release: {files.RELEASE_VOCABULARY:,})")
+    wrong = files.release_differences(ptb)
     if wrong:
         raise ValueError(
             f"Penn Treebank in {ptb.folder} differs from Mikolov's release: " + "; ".join(wrong)
         )
+    tokens = {split: len(ptb.ids[split]) for split in files.SPLITS}
     return (
         f"Penn Treebank in {ptb.folder}: {tokens['train']:,} / {tokens['valid']:,} / "
         f"{tokens['test']:,} tokens and {len(ptb.vocabulary):,} words, as Mikolov's release"

@@ -4,7 +4,10 @@
 
 Read as AWD-LSTM's ``data.py`` reads them (the AdaBelief repository's PTB code): every line's
 words followed by ``<eos>``, ids in order of first occurrence over train, valid, test. The
-release has 42,068 / 3,370 / 3,761 lines and 929,589 / 73,760 / 82,430 tokens with ``<eos>``.
+release has 42,068 / 3,370 / 3,761 lines and 929,589 / 73,760 / 82,430 tokens with ``<eos>``
+(``RELEASE_*``, counted on ``simple-examples.tgz``'s ``data/ptb.*.txt``; the download's check and
+the task's ``release_differences`` read them). No public source publishes the files' sha256, so
+the release is checked by counts; each file's sha256 is recorded in the run's checksums.
 The hub copy (``ptb_text_only``) is script-based and no longer loads with ``datasets`` >= 4.
 """
 
@@ -16,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from data import DataUnavailable
+from data.release_check import count_difference
 from data.text_lines import utf8_lines
 from data.token_stream.vocabulary import PTB_EOS, Vocabulary, file_sha256
 
@@ -72,3 +76,17 @@ def load_ptb(data_dir: str | Path) -> PennTreebank:
     checksums = {f"ptb/{file_name(s)}": file_sha256(folder / file_name(s)) for s in SPLITS}
     lines = {split: len(texts[split]) for split in SPLITS}
     return PennTreebank(vocabulary, ids, lines, folder, checksums)
+
+
+def release_differences(ptb: PennTreebank) -> list[str]:
+    """What differs from Mikolov's release, one phrase per file (lines, then tokens with
+    ``<eos>``) and one for the vocabulary; empty when the counts match."""
+    found = []
+    for split in SPLITS:
+        name = file_name(split)
+        found.append(count_difference(name, "lines", ptb.lines[split], RELEASE_LINES[split]))
+        tokens = len(ptb.ids[split])
+        found.append(count_difference(name, "tokens", tokens, RELEASE_TOKENS[split]))
+    size = len(ptb.vocabulary)
+    found.append(count_difference("vocabulary", "words", size, RELEASE_VOCABULARY))
+    return [difference for difference in found if difference]

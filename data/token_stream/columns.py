@@ -19,9 +19,11 @@ layouts, each as its reference builds it:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from data import DataError
 
 PAD_TARGET = -1
 
@@ -32,6 +34,10 @@ class Columns:
     """Token offset of each column's first input (int64)."""
     pairs: np.ndarray
     """(input, target) pairs in each column (int64)."""
+    length: int = 0
+    """Tokens of the stream the columns were cut from."""
+    least: int = 2
+    """The fewest tokens of a stream for which this layout holds one (input, target) pair."""
 
     @property
     def count(self) -> int:
@@ -46,13 +52,15 @@ class Columns:
     def truncated(cls, offset: int, length: int, batch_size: int, bptt: int) -> Columns:
         pairs = (length - 1) // (batch_size * bptt) * bptt if length > 0 else 0
         starts = offset + np.arange(batch_size, dtype=np.int64) * pairs
-        return cls(starts, np.full(batch_size, pairs, dtype=np.int64))
+        full = np.full(batch_size, pairs, dtype=np.int64)
+        return cls(starts, full, length, batch_size * bptt + 1)
 
     @classmethod
     def batchified(cls, offset: int, length: int, batch_size: int) -> Columns:
         rows = length // batch_size
         starts = offset + np.arange(batch_size, dtype=np.int64) * rows
-        return cls(starts, np.full(batch_size, max(rows - 1, 0), dtype=np.int64))
+        pairs = np.full(batch_size, max(rows - 1, 0), dtype=np.int64)
+        return cls(starts, pairs, length, 2 * batch_size)
 
     @classmethod
     def all_pairs(cls, offset: int, length: int, batch_size: int) -> Columns:
@@ -60,11 +68,11 @@ class Columns:
         share, extra = divmod(total, batch_size)
         pairs = np.array([share + (b < extra) for b in range(batch_size)], dtype=np.int64)
         starts = offset + np.concatenate([[0], np.cumsum(pairs)[:-1]]).astype(np.int64)
-        return cls(starts, pairs)
+        return cls(starts, pairs, length, 2)
 
     def select(self, lo: int, hi: int) -> Columns:
         """Columns ``lo .. hi − 1`` (one rank's share)."""
-        return Columns(self.starts[lo:hi], self.pairs[lo:hi])
+        return replace(self, starts=self.starts[lo:hi], pairs=self.pairs[lo:hi])
 
     def window(self, tokens: np.ndarray, start: int, length: int) -> tuple[np.ndarray, np.ndarray]:
         """Inputs and targets of rows ``start .. start + length − 1``, each ``length × count``
@@ -78,6 +86,20 @@ class Columns:
         if not valid.all():
             targets[~valid] = PAD_TARGET
         return inputs, targets
+
+
+def require_targets(columns: Columns, split: str) -> None:
+    """``DataError`` (one line) when ``columns`` hold no target at all: an evaluation of
+    ``split`` would read no batch and measure nothing. Refused when the task is built, before
+    training, rather than after it (where a perplexity of nothing cannot be computed)."""
+    if columns.pairs.sum() > 0:
+        return
+    raise DataError(
+        f"the {split} split holds {columns.length:,} tokens, too few to evaluate: laid out in "
+        f"{columns.count} columns it needs at least {columns.least:,} for one (token, next "
+        "token) pair; use a longer split or fewer evaluation columns (the recipe's batch size "
+        "for that split)"
+    )
 
 
 def rank_columns(count: int, rank: int, world_size: int) -> tuple[int, int]:

@@ -4,9 +4,12 @@
 names them (``--trainpref/--validpref/--testpref``, separate dictionaries or
 ``--joined-dictionary``, ``--nwordssrc/--nwordstgt``, padding factor 8), plus ``manifest.json``:
 the size and modification time of each text file it was built from (a changed file rebuilds the
-cache), the sha256 of each dictionary and array, and which dictionary each array was binarized
-with (a dictionary that no longer matches is refused). A directory without a manifest is taken
-as ``fairseq-preprocess`` output and read as it is.
+cache) and its sha256 (hashed during the build's first read of it; the run's data checksums
+name it ``text/<file>``: the text the arrays were made from), the sha256 of each dictionary and
+array, and which dictionary each array was binarized with (a dictionary that no longer matches
+is refused). A directory without a manifest and without the suite's build lock beside it is
+taken as ``fairseq-preprocess`` output and read as it is; a cache the suite built whose manifest
+is gone or damaged is rebuilt (one line says why, as for a missing member or changed text).
 
 Concurrent loads (data-parallel ranks) build once: a file lock serialises them and the cache is
 written to a temporary folder that replaces the old one in one rename. A cache is whole or
@@ -17,6 +20,7 @@ that would rebuild it), and the next build removes the folders of builds that we
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -46,8 +50,14 @@ def _lines(path: Path) -> Iterator[str]:
     return utf8_lines(path)
 
 
-def _line_count(path: Path) -> int:
-    return sum(1 for _ in _lines(path))
+def _count_and_hash(path: Path) -> tuple[int, str]:
+    """The file's lines (as ``_lines`` splits them) and its sha256, in one read: lines read
+    with their endings untranslated re-encode to the file's bytes."""
+    digest, count = hashlib.sha256(), 0
+    for line in utf8_lines(path, newline=""):
+        digest.update(line.encode("utf-8"))
+        count += 1
+    return count, digest.hexdigest()
 
 
 def _stamp(path: Path) -> list[int]:
@@ -65,6 +75,8 @@ def _expected_files(source_lang: str, target_lang: str) -> list[str]:
 
 
 def read_manifest(bin_dir: Path) -> dict | None:
+    """The cache's manifest; None when absent or damaged (not JSON, not UTF-8, not an object,
+    another format): ``suite_built`` tells a damaged cache of the suite from fairseq's output."""
     path = bin_dir / MANIFEST
     if not path.is_file():
         return None
@@ -72,7 +84,20 @@ def read_manifest(bin_dir: Path) -> dict | None:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
-    return manifest if manifest.get("format") == MANIFEST_FORMAT else None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        return None
+    return manifest
+
+
+def _lock_path(bin_dir: Path) -> Path:
+    return bin_dir.with_name(bin_dir.name + ".lock")
+
+
+def suite_built(bin_dir: Path) -> bool:
+    """Whether ``bin_dir`` is a cache the suite built (its ``manifest.json``, whatever it now
+    holds, or the build lock beside it), not a folder of ``fairseq-preprocess`` output, which has
+    neither and is read as it is."""
+    return (bin_dir / MANIFEST).exists() or _lock_path(bin_dir).exists()
 
 
 def _text_paths(
@@ -86,20 +111,31 @@ def _text_paths(
 
 
 def needs_binarizing(spec: CorpusSpec, data_dir: Path, source_lang: str, target_lang: str) -> bool:
-    """Whether the cache must be (re)built from the prepared text; ``DataUnavailable`` when it
-    must but cannot be (the text is missing, or a fairseq-preprocess folder is incomplete).
-    Only looks at which files exist and at the manifest: cheap enough to check a sweep."""
+    """Whether the cache must be (re)built from the prepared text (``rebuild_reason``)."""
+    return rebuild_reason(spec, data_dir, source_lang, target_lang) is not None
+
+
+def rebuild_reason(
+    spec: CorpusSpec, data_dir: Path, source_lang: str, target_lang: str
+) -> str | None:
+    """Why the cache must be (re)built from the prepared text (None: it need not be);
+    ``DataUnavailable`` when it must but cannot be (the text is missing, or a fairseq-preprocess
+    folder is incomplete). Only looks at which files exist and at the manifest: cheap enough to
+    check a sweep."""
     bin_dir = spec.bin_dir(data_dir, source_lang, target_lang)
     texts = _text_paths(spec, data_dir, source_lang, target_lang)
     missing_text = [path for path in texts.values() if not path.is_file()]
     missing_bin = [name for name in _expected_files(source_lang, target_lang)
                    if not (bin_dir / name).is_file()]  # fmt: skip
     manifest = read_manifest(bin_dir)
-    if not missing_bin and (manifest is None or missing_text or not _stale(manifest, texts)):
-        return False
-    if missing_text and missing_bin and manifest is not None:
+    ours = suite_built(bin_dir)
+    usable = manifest is not None and (missing_text or not _stale(manifest, texts))
+    if not missing_bin and (usable or not ours):
+        return None
+    if missing_text and (missing_bin or manifest is None) and ours:
+        lacking = missing_bin[0] if missing_bin else f"a readable {MANIFEST}"
         raise DataUnavailable(
-            f"the cache {bin_dir} lacks {missing_bin[0]}, and the prepared text that would "
+            f"the cache {bin_dir} lacks {lacking}, and the prepared text that would "
             f"rebuild it is missing ({missing_text[0]}): run `{spec.prepare_command(data_dir)}`"
         )
     if missing_text:
@@ -107,12 +143,18 @@ def needs_binarizing(spec: CorpusSpec, data_dir: Path, source_lang: str, target_
             f"{spec.name} ({spec.source}) is not prepared: {missing_text[0]} is missing; "
             f"run `{spec.prepare_command(data_dir)}`"
         )
-    if bin_dir.exists() and manifest is None:
+    if bin_dir.exists() and not ours:
         raise DataUnavailable(
             f"{bin_dir} lacks {missing_bin[0]} (a fairseq-preprocess folder?): complete it, "
             f"or delete it to binarize {spec.text_dir(data_dir)} again"
         )
-    return True
+    if not bin_dir.exists():
+        return "no cache yet"
+    if manifest is None:
+        return f"the cache {bin_dir} has no readable {MANIFEST}"
+    if missing_bin:
+        return f"the cache {bin_dir} lacks {missing_bin[0]}"
+    return f"the prepared text in {spec.text_dir(data_dir)} changed since the cache was built"
 
 
 def open_corpus(
@@ -123,7 +165,10 @@ def open_corpus(
     line naming the command that prepares the text when there is none."""
     bin_dir = spec.bin_dir(data_dir, source_lang, target_lang)
     texts = _text_paths(spec, data_dir, source_lang, target_lang)
-    if needs_binarizing(spec, data_dir, source_lang, target_lang):
+    reason = rebuild_reason(spec, data_dir, source_lang, target_lang)
+    if reason is not None:
+        if bin_dir.exists():  # a damaged or stale cache: say why it is rebuilt
+            print(f"{reason}: binarizing {spec.text_dir(data_dir)} again", flush=True)
         _build_locked(spec, bin_dir, texts, source_lang, target_lang)
     manifest = read_manifest(bin_dir)
     try:
@@ -155,8 +200,7 @@ def _build_locked(
     """Build the cache under its lock, unless another process built it meanwhile (``damaged``:
     the manifest of a cache found damaged, rebuilt unless it was replaced since)."""
     bin_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = bin_dir.with_name(bin_dir.name + ".lock")
-    with lock_path.open("w") as lock:
+    with _lock_path(bin_dir).open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         manifest = read_manifest(bin_dir)
         expected = _expected_files(source_lang, target_lang)
@@ -213,9 +257,13 @@ def build(
 ) -> dict:
     """fairseq-preprocess into ``bin_dir``: dictionaries from the training text, every split
     binarized through them; returns the manifest it writes."""
+    text_sha256: dict[str, str] = {}
     for split in SPLITS:
         source, target = texts[split, source_lang], texts[split, target_lang]
-        counts = _line_count(source), _line_count(target)
+        counts = []
+        for path in (source, target):
+            lines, text_sha256[path.name] = _count_and_hash(path)
+            counts.append(lines)
         if counts[0] != counts[1]:
             raise DataError(
                 f"{source} has {counts[0]} lines but {target} has {counts[1]}: "
@@ -236,6 +284,7 @@ def build(
         "corpus": spec.name,
         "source": spec.source,
         "text": {path.name: _stamp(path) for path in texts.values()},
+        "text_sha256": text_sha256,
         "dictionaries": {},
         "arrays": {},
     }
@@ -299,6 +348,9 @@ def _open(
     if manifest is None:  # a fairseq-preprocess folder: nothing recorded to verify against
         checksums.update({name: array.checksum() for name, array in arrays.items()})
     else:
+        checksums.update(
+            {f"text/{name}": sha for name, sha in manifest.get("text_sha256", {}).items()}
+        )
         recorded = {name: manifest["arrays"][name]["sha256"] for name in arrays}
         files = {name: array.paths(array.prefix) for name, array in arrays.items()}
         checksums.update(verify(bin_dir, files, recorded, lambda name: arrays[name].checksum()))

@@ -38,7 +38,7 @@ def check(data_dir: Path) -> str:
         if sizes is None:
             continue
         folder = files.prepared_dir(data_dir, source)
-        for split, expected in files.EVAL_SIZES.items():
+        for split, expected in files.RELEASE_PAIRS.items():
             if sizes[split] != expected:
                 name = files.VALID_SET if split == "valid" else files.TEST_SET
                 raise ValueError(

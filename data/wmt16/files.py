@@ -33,8 +33,11 @@ PREFIXES = {
     "valid": f"newstest2013.tok.bpe.{BPE_MERGES}",
     "test": f"newstest2014.tok.bpe.{BPE_MERGES}",
 }
-EVAL_SIZES = {"valid": 3_000, "test": 3_003}
-"""Sentence pairs of newstest2013 and newstest2014 (En-De)."""
+RELEASE_PAIRS = {"valid": 3_000, "test": 3_003}
+"""Sentence pairs of newstest2013 and newstest2014 (En-De), the sizes of the WMT test sets
+(and of the archive's ``newstest201{3,4}.tok.bpe.32000.*``). The training split's published
+size could not be confirmed from a public source, so it is hashed and recorded, not checked."""
+RELEASE = "the Scaling-NMT WMT'16 En-De data (newstest2013, newstest2014)"
 TEST_SET = "newstest2014"
 VALID_SET = "newstest2013"
 HUB_REPOS = {"train": ("wmt/wmt16", "train"), "valid": ("wmt/wmt14", "validation"),

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from experiments.assembly import BuiltRun, build_run
+from experiments.assembly import BuiltRun, build_run, build_task
 from experiments.config_checks import ConfigError, check_run_keys, check_writable
 from experiments.distributed import World, broadcast_from_main
 from experiments.loop_options import LoopOptions
@@ -31,6 +31,7 @@ from experiments.runs.store import (
     RunDirectory,
     RunLocked,
     is_storage_error,
+    read_json,
     write_json,
 )
 
@@ -110,14 +111,45 @@ def _claim(
     return saved
 
 
-def _finished(run: RunDirectory, world: World) -> bool:
+def data_changes(
+    run: RunDirectory, cfg: DictConfig, world: World, now: Mapping[str, str] | None = None
+) -> str | None:
+    """What differs between the data hashes a finished run recorded (``meta.json``'s
+    ``dataset_checksums``, written by every launch that trained) and the data in ``data_dir``
+    now, in words (``with other data: … changed``, or that they cannot be checked); None when
+    nothing differs or the run recorded none. Unless ``now`` gives them, the task is built on the
+    CPU for its hashes (``Task.checksums``): a task build, paid only by a launch that finds its
+    run finished."""
+    recorded = (read_json(run.meta_path) or {}).get("dataset_checksums")
+    if not isinstance(recorded, dict) or not recorded:
+        return None
+    try:
+        now = now if now is not None else build_task(cfg, torch.device("cpu"), world).checksums
+    except Exception as error:  # noqa: BLE001 - a finished run is reported whatever its data
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return f"but its data cannot be checked now ({text})"
+    changed = [key for key in sorted(set(recorded) | set(now)) if recorded.get(key) != now.get(key)]
+    return f"with other data: {', '.join(changed)} changed" if changed else None
+
+
+def _finished(
+    run: RunDirectory, cfg: DictConfig, world: World, now: Mapping[str, str] | None = None
+) -> bool:
     """Whether a launch skips the directory (it holds a finished or diverged run); says where
-    its results are."""
+    its results are, and whether the data in ``data_dir`` (hashed as ``now``, when the task is
+    built already) differ from those it used."""
     action, status = run.launch_action(force=False)
     if action != "skip":
         return False
     if world.is_main:
-        print(f"already finished ({status}): results in {run.path} (force=true re-runs)")
+        changes = data_changes(run, cfg, world, now)
+        if changes is None:
+            print(f"already finished ({status}): results in {run.path} (force=true re-runs)")
+        else:
+            print(
+                f"already finished ({status}) {changes}; results in "
+                f"{run.path} (force=true re-runs it)"
+            )
     return True
 
 
@@ -139,7 +171,7 @@ def prepare(
         LoopOptions.from_config(cfg)  # the recipe keys, checked before the directory exists
         identity = RunIdentity.of(cfg, overrides, choices)
         run = RunDirectory(identity.path)
-        if not cfg.force and _finished(run, world):  # a first look, without building anything
+        if not cfg.force and _finished(run, cfg, world):  # a first look, before building the run
             decision = 0
         else:
             check_writable(cfg.runs_dir)
@@ -156,11 +188,11 @@ def prepare(
                 faults.stop_before_lock()
                 created = not run.path.exists()
                 run.acquire()
-                if not cfg.force and _finished(run, world):  # decided under the lock
+                data = built.task.checksums if failure is None else None
+                if not cfg.force and _finished(run, cfg, world, data):  # decided under the lock
                     decision = 0
                 else:
-                    data = built.task.checksums if failure is None else {}
-                    saved = _claim(run, cfg, overrides, data)
+                    saved = _claim(run, cfg, overrides, data or {})
             if decision is not None:
                 pass
             elif failure is None:

@@ -8,7 +8,7 @@ are in ``docs/architecture.md`` ("The task contract") and in the docstrings belo
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,12 @@ class Budget:
             raise ValueError("a budget needs epochs or updates")
 
 
+class EvaluationStopped(Exception):
+    """A stop signal arrived during an evaluation, which was abandoned: raised by the loop
+    between batches (``experiments.loop_evaluation``), and by a task inside a long batch when
+    ``Evaluation.stop`` says so (beam search, between decoding steps)."""
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """What one evaluation is: its number in the run (1-based), whether it is the run's last
@@ -59,6 +65,9 @@ class Evaluation:
     final: bool
     full: bool
     trained: Mapping[str, float] = field(default_factory=dict)
+    stop: Callable[[], bool] | None = None
+    """Whether to abandon the evaluation now (a stop signal; None: never): a task whose batch
+    takes long (beam search) asks it inside the batch and raises ``EvaluationStopped``."""
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,23 @@
 """Run a snippet of Python as user nobody, so that file permissions apply as they would to a
-non-root user (the tests run as root in CI, and root reads and writes any file)."""
+non-root user (the tests run as root in CI, and root reads and writes any file). The command
+is the fault trial's (``experiments.data_faults.unprivileged``)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-NOBODY = 65534
+from experiments.data_faults.unprivileged import NOBODY, as_nobody, can_drop_privileges
+
+__all__ = ["NOBODY", "needs_root", "run_as_nobody"]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv"
-)
+needs_root = pytest.mark.skipif(not can_drop_privileges(), reason="needs root and setpriv")
 
 
 def run_as_nobody(code: str) -> subprocess.CompletedProcess[str]:
@@ -26,7 +27,6 @@ def run_as_nobody(code: str) -> subprocess.CompletedProcess[str]:
         + "".join(f"    {line}\n" for line in code.splitlines())
         + "except DataError as error:\n    sys.exit(f'error: {error}')\n"
     )
-    command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-               sys.executable, "-c", wrapped]  # fmt: skip
+    command = as_nobody([sys.executable, "-c", wrapped])
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)

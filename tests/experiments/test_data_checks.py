@@ -10,12 +10,11 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
+from data.sample_corpora import write_iwslt14, write_ptb, write_release, write_wmt16
 from experiments.assembly import build_task, check_data
 from experiments.config_checks import ConfigError
 from experiments.distributed import SINGLE_PROCESS
-from tests.data.lm.corpora import write_ptb, write_release
 from tests.data.tiny_datasets import write_cifar, write_imagenet
-from tests.experiments.translation.corpus_files import write_iwslt14, write_wmt16
 from tests.runs_in_process import compose_config
 
 RECIPES = ("cifar10_resnet20", "imagenet_resnet18", "ptb_lstm3", "lm1b_lstm", "iwslt14_de_en",

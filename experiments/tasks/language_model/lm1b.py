@@ -7,7 +7,8 @@ dropped, the hidden state reset at each shard (``ShardedPlan``). Evaluation
 (``task.protocol``): ``radam_code`` tests on the whole held-out folder, without a validation
 split; ``benchmark`` tests on ``heldout-00000`` and validates on ``heldout-00001``. The
 reference evaluates one stream (``task.eval_batch_size`` = 1 column) in windows of 128 tokens
-with the hidden state carried, every target counted.
+with the hidden state carried, every target counted. A corpus whose sentence counts differ from
+the r13 release's is refused unless ``task.accept_corpus`` (``data.release_check``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from data.lm1b.cache import load_or_build
+from data.lm1b.cache import load_or_build, release_differences
 from data.lm1b.files import SOURCES, chosen_folder, find_corpus
 from data.lm1b.protocols import PROTOCOLS, evaluation_spans
+from data.release_check import accepted, settle
 from data.token_stream.columns import Columns
 from experiments.distributed import World
 from experiments.models.adaptive_softmax import plan_clusters
@@ -95,6 +97,7 @@ def check_keys(cfg: DictConfig) -> None:
     recipe_keys.probabilities(cfg, ["model.dropout"])
     recipe_keys.choice(cfg, "protocol", PROTOCOLS)
     recipe_keys.choice(cfg, "source", SOURCES)
+    accepted(cfg.get("accept_corpus"))
 
 
 def build(
@@ -103,12 +106,16 @@ def build(
     check_keys(cfg)
     protocol = recipe_keys.choice(cfg, "protocol", PROTOCOLS)
     source = recipe_keys.choice(cfg, "source", SOURCES)
-    corpus = load_or_build(find_corpus(data_dir, source), data_dir, cfg.threshold)
+    found = find_corpus(data_dir, source)
+    corpus = load_or_build(found, data_dir, cfg.threshold)
+    what = f"One Billion Word ({corpus.source}) in {found.root}"
+    differs = settle("lm1b", what, "the r13 release", release_differences(corpus),
+                     accept=accepted(cfg.get("accept_corpus")))  # fmt: skip
     spans = evaluation_spans(corpus, protocol)
     shards = [(span.offset, span.length) for span in corpus.train_shards]
     return _task(
         cfg, len(corpus.vocabulary), corpus.train, shards, corpus.heldout, spans, seed,
-        corpus.checksums, device=device, world=world,
+        {**corpus.checksums, **differs}, device=device, world=world,
     )  # fmt: skip
 
 

@@ -8,6 +8,8 @@ start (``RandomBpttPlan``). Evaluation: ``val`` in 10 columns and ``test`` in 1,
 ``task.bptt`` rows, as its ``evaluate``. ``task.selection`` is the protocol: ``test/ppl`` (the
 rerun's: its "valid" pass reads the test set, and the reported number is the test perplexity of
 the checkpoint with the best test perplexity) or ``val/ppl`` (a proper validation-selected one).
+Files whose counts differ from Mikolov's release are refused unless ``task.accept_corpus``
+(``data.release_check``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from data.ptb.files import find_folder, load_ptb
+from data.ptb.files import (
+    RELEASE_TOKENS,
+    RELEASE_VOCABULARY,
+    find_folder,
+    load_ptb,
+    release_differences,
+)
+from data.release_check import accepted, settle
 from data.token_stream.columns import Columns
 from experiments.distributed import World
 from experiments.models.awd_lstm import HIDDEN_WEIGHTS
@@ -27,8 +36,6 @@ from experiments.tasks.language_model.plans import EvalStream, RandomBpttPlan
 from experiments.tasks.language_model.task import LanguageModelTask
 
 SPLITS = ("val", "test")
-PTB_VOCABULARY = 10_000
-PTB_TOKENS = {"train": 929_589, "valid": 73_760, "test": 82_430}
 
 
 def _task(cfg: DictConfig, vocabulary: int, ids: dict[str, np.ndarray], seed: int,
@@ -76,6 +83,7 @@ def check_keys(cfg: DictConfig) -> None:
     recipe_keys.probabilities(cfg, [*dropouts, "model.weight_drop"], below_one=dropouts)
     recipe_keys.choice(cfg, "model.hidden_weights", HIDDEN_WEIGHTS)
     recipe_keys.non_negatives(cfg, ["model.ar_alpha", "model.tar_beta"])
+    accepted(cfg.get("accept_corpus"))
 
 
 def build(
@@ -83,7 +91,11 @@ def build(
 ) -> LanguageModelTask:
     check_keys(cfg)
     ptb = load_ptb(data_dir)
-    return _task(cfg, len(ptb.vocabulary), ptb.ids, seed, ptb.checksums, device=device, world=world)
+    what = f"Penn Treebank in {ptb.folder}"
+    differs = settle("ptb", what, "Mikolov's release (simple-examples)", release_differences(ptb),
+                     accept=accepted(cfg.get("accept_corpus")))  # fmt: skip
+    checksums = {**ptb.checksums, **differs}
+    return _task(cfg, len(ptb.vocabulary), ptb.ids, seed, checksums, device=device, world=world)
 
 
 def check_data(cfg: DictConfig, *, data_dir: str) -> None:
@@ -101,7 +113,7 @@ def synthetic(
     check_keys(cfg)
     generator = np.random.default_rng(seed)
     ids = {
-        split: zipf_tokens(count, PTB_VOCABULARY, generator).astype(np.int64)
-        for split, count in PTB_TOKENS.items()
+        split: zipf_tokens(count, RELEASE_VOCABULARY, generator).astype(np.int64)
+        for split, count in RELEASE_TOKENS.items()
     }
-    return _task(cfg, PTB_VOCABULARY, ids, seed, {}, device=device, world=world)
+    return _task(cfg, RELEASE_VOCABULARY, ids, seed, {}, device=device, world=world)

@@ -19,11 +19,16 @@ Per batch of B sentences and beam size k (capped at V − 1, as fairseq's "never
 
 Finished sentences leave the batch, which changes nothing for the others. Reading the finished
 hypotheses is a host read per step: beam search only runs in (full) evaluations.
+
+A ``stop`` callable (the evaluation's stop signal, ``Evaluation.stop``) is asked before every
+decoding step: a signal is honoured within one step even inside a large batch of long sentences
+(``EvaluationStopped``: the batch is abandoned and the evaluation with it).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from experiments.models.transformer import DecoderCache, TransformerModel
+from experiments.tasks.contract import EvaluationStopped
 
 
 @dataclass(frozen=True)
@@ -78,9 +84,11 @@ def beam_search(
     src_tokens: Tensor,
     settings: GenerationSettings,
     symbols: Symbols = Symbols(),
+    stop: Callable[[], bool] | None = None,
 ) -> list[list[Hypothesis]]:
     """The finished hypotheses of each sentence of ``src_tokens`` (B × S, left-padded), best
-    first. ``model`` must be in eval mode for dropout-free decoding."""
+    first. ``model`` must be in eval mode for dropout-free decoding. Raises
+    ``EvaluationStopped`` when ``stop()`` is true before a decoding step."""
     device = src_tokens.device
     bsz, src_len = src_tokens.shape
     pad, eos, unk = symbols.pad, symbols.eos, symbols.unk
@@ -102,6 +110,8 @@ def beam_search(
     reorder: Tensor | None = None
 
     for step in range(max_len + 1):
+        if stop is not None and stop():
+            raise EvaluationStopped
         if reorder is not None:
             cache.reorder(reorder)
             encoder_out = encoder_out.reorder(reorder)

@@ -10,7 +10,7 @@ import pytest
 from data import DataError, DataUnavailable
 from data import download as download_command
 from data.ptb.files import load_ptb
-from tests.data.lm.corpora import write_ptb
+from data.sample_corpora import write_ptb
 
 
 def awd_lstm_corpus(folder: Path) -> tuple[list[str], dict[str, list[int]]]:

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from data.sample_corpora import sentences
 from data.token_stream.bptt import random_windows
 from data.token_stream.columns import PAD_TARGET, Columns, fixed_windows, rank_columns
 from data.token_stream.id_files import IdFileWriter, open_ids
 from data.token_stream.vocabulary import NEWLINE_EOS, PTB_EOS, Vocabulary, count_words
-from tests.data.lm.corpora import sentences
 
 
 def reference_vocabulary(lines: list[str], threshold: int) -> list[tuple[str, int]]:

@@ -39,7 +39,7 @@ CASES = {
     ]),
     "pair": (_prepared, ["task.source_lang=fr"],
              ["language pair 'fr'-'en' is unknown for iwslt14: de-en or en-de"]),
-    "long": (_prepared, ["task.max_tokens=6", "task.long_pairs=raise"],
+    "long": (_prepared, ["task.max_tokens=6", "task.long_pairs=raise", "task.accept_corpus=true"],
              ["train sentence pair", "more than max_tokens=6"]),
 }  # fmt: skip
 

@@ -41,9 +41,12 @@ def test_prepared_text_is_binarized_as_fairseq_preprocess(tmp_path: Path) -> Non
     assert "TED dev2010 + TEDX dev2012" in corpus.test_set and corpus.bpe == "@@ "
     dict_file = tmp_path / BIN / "dict.de.txt"
     assert corpus.checksums["dict.de.txt"] == hashlib.sha256(dict_file.read_bytes()).hexdigest()
+    pairs = [(split, lang) for split in ("train", "valid", "test") for lang in ("de", "en")]
     assert set(corpus.checksums) == {"dict.de.txt", "dict.en.txt"} | {
-        f"{split}.de-en.{lang}" for split in ("train", "valid", "test") for lang in ("de", "en")
-    }
+        f"{split}.de-en.{lang}" for split, lang in pairs
+    } | {f"text/{split}.{lang}" for split, lang in pairs}
+    text = tmp_path / "iwslt14" / "iwslt14.tokenized.de-en" / "train.de"
+    assert corpus.checksums["text/train.de"] == hashlib.sha256(text.read_bytes()).hexdigest()
     assert corpus.counts["test.de-en.de"]["sentences"] == len(written["test"])
 
 
@@ -102,11 +105,13 @@ def test_a_cache_missing_a_member_without_its_text_is_one_line(tmp_path: Path) -
 def test_a_fairseq_preprocess_folder_is_read_as_it_is(tmp_path: Path) -> None:
     write_prepared_iwslt(tmp_path)
     built = load_corpus("iwslt14", "de", "en", tmp_path)
-    (tmp_path / BIN / "manifest.json").unlink()  # what fairseq-preprocess leaves
+    (tmp_path / BIN / "manifest.json").unlink()  # what fairseq-preprocess leaves: no manifest,
+    (tmp_path / BIN.parent / f"{BIN.name}.lock").unlink()  # and no build lock of the suite
     for path in (tmp_path / "iwslt14" / "iwslt14.tokenized.de-en").iterdir():
         path.unlink()
     loaded = load_corpus("iwslt14", "de", "en", tmp_path)
-    assert loaded.checksums == built.checksums and loaded.counts == {}
+    arrays = {key: sha for key, sha in built.checksums.items() if not key.startswith("text/")}
+    assert loaded.checksums == arrays and loaded.counts == {}  # the text it came from: unknown
     assert loaded.splits["valid"][1][2].tolist() == built.splits["valid"][1][2].tolist()
 
 
@@ -144,6 +149,7 @@ def test_a_dictionary_that_does_not_match_the_binarized_data_is_refused(tmp_path
     assert "does not match the dictionary train.de-en.en.bin was binarized with" in message
     # without a manifest (a fairseq folder), ids beyond the dictionary are caught
     (tmp_path / BIN / "manifest.json").unlink()
+    (tmp_path / BIN.parent / f"{BIN.name}.lock").unlink()
     dict_file.write_text("\n".join(rows[:2]) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"train.de-en.en.bin holds id \d+ but .*dict.en.txt has"):
         load_corpus("iwslt14", "de", "en", tmp_path)
@@ -221,3 +227,54 @@ def test_a_cache_whose_arrays_were_changed_is_rebuilt_or_refused(
     message = str(refused.value)
     assert "\n" not in message and "train.de-en.en.bin do not hold" in message
     assert "prepare" in message or "download" in message
+
+
+def test_a_small_cache_is_verified_at_every_start_even_with_its_time_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cache below ``SMALL_BYTES`` is hashed at every start, not trusted from its stamp: ids
+    changed in place with the file's size and modification time put back (as a bad sector or a
+    careless copy leaves them) are still found, and the cache rebuilt with one line."""
+    write_prepared_iwslt(tmp_path)
+    clean = load_corpus("iwslt14", "de", "en", tmp_path)
+    array = tmp_path / BIN / "valid.de-en.de.bin"
+    before = array.stat()
+    ids = np.fromfile(array, dtype=TokenArray(array.with_suffix("")).dtype)
+    array.write_bytes(ids[::-1].tobytes())
+    os.utime(array, ns=(before.st_atime_ns, before.st_mtime_ns))
+    capsys.readouterr()
+    rebuilt = load_corpus("iwslt14", "de", "en", tmp_path)
+    said = capsys.readouterr().out
+    assert said.count("\n") == 1 and "valid.de-en.de.bin do not hold what" in said
+    assert rebuilt.checksums == clean.checksums
+
+
+@pytest.mark.parametrize("damage", ["deleted", "list", "truncated", "member"])
+def test_a_cache_missing_a_member_or_its_manifest_is_rebuilt_with_one_line(
+    tmp_path: Path, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cache the suite built (its lock beside it) whose manifest is gone, holds a list or was
+    cut short, or which lacks a member, is rebuilt from the text with one line naming why; a
+    folder of fairseq-preprocess output (no manifest, no lock) is still read as it is."""
+    write_prepared_iwslt(tmp_path)
+    clean = load_corpus("iwslt14", "de", "en", tmp_path)
+    manifest = tmp_path / BIN / "manifest.json"
+    if damage == "deleted":
+        manifest.unlink()
+    elif damage == "list":
+        manifest.write_text("[1, 2]\n")
+    elif damage == "truncated":
+        manifest.write_bytes(manifest.read_bytes()[:40])
+    else:
+        (tmp_path / BIN / "dict.en.txt").unlink()
+    capsys.readouterr()
+    rebuilt = load_corpus("iwslt14", "de", "en", tmp_path)
+    said = capsys.readouterr().out
+    assert said.count("\n") == 1 and "binarizing" in said
+    assert ("dict.en.txt" in said) if damage == "member" else ("manifest.json" in said)
+    assert rebuilt.checksums == clean.checksums and manifest.is_file()
+    manifest.unlink()
+    (tmp_path / BIN.parent / f"{BIN.name}.lock").unlink()  # now as fairseq-preprocess leaves it
+    foreign = load_corpus("iwslt14", "de", "en", tmp_path)
+    assert capsys.readouterr().out == "" and not manifest.exists()
+    assert foreign.checksums.keys() <= clean.checksums.keys()

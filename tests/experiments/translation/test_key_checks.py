@@ -1,7 +1,7 @@
 """Every key of the translation recipes is checked before the run: dropout rates, ``remove_bpe``
 and the generation lengths are one line naming the key and the value (``ConfigError``, exit 2
 through ``experiments.assembly``), raised before the corpus is read; ``task.average.last`` above
-the snapshots the recipe's budget takes is refused when the task is built."""
+the snapshots the recipe's budget takes is refused when the run is built (``build_run``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
+from data.sample_corpora import write_iwslt14
+from experiments.assembly import BuiltRun, build_run
 from experiments.config_checks import ConfigError
 from experiments.distributed import World
 from experiments.tasks.translation.task import build, check_data
-from tests.experiments.translation.corpus_files import write_iwslt14
 from tests.experiments.translation.test_translation_task import TINY_MODEL
 from tests.runs_in_process import compose_config
 
@@ -67,11 +68,19 @@ def test_remove_bpe_takes_auto_null_or_a_symbol(value: str, data_dir: Path) -> N
     check_data(task_config("iwslt14_de_en", f"task.remove_bpe={value}"), data_dir=str(data_dir))
 
 
+def make_run(data_dir: Path, *overrides: str) -> BuiltRun:
+    """The run's build (``experiments.assembly.build_run``), where averaging meets the calendar."""
+    cfg = compose_config(
+        "task=iwslt14_de_en", *TINY_MODEL, "schedule=constant", f"data_dir={data_dir}", *overrides
+    )
+    return build_run(cfg, World(), torch.device("cpu"))
+
+
 def test_average_last_above_the_epoch_snapshots_of_the_budget_is_refused(data_dir: Path) -> None:
     budget = ("task.max_updates=null", "task.epochs=3")
-    assert make(data_dir, *budget, "task.average.last=3").average.last == 3
+    assert make_run(data_dir, *budget, "task.average.last=3").task.average.last == 3
     with pytest.raises(ConfigError) as refused:
-        make(data_dir, *budget, "task.average.last=20")
+        make_run(data_dir, *budget, "task.average.last=20")
     line = str(refused.value)
     assert line.startswith("task.average.last=20 is invalid"), line
     assert "takes 3 snapshots (one at each epoch end): at most 3" in line, line
@@ -81,8 +90,8 @@ def test_average_last_above_the_every_n_snapshots_of_the_budget_is_refused(
     data_dir: Path,
 ) -> None:
     budget = ("task.max_updates=12", "task.average.every=5")
-    assert make(data_dir, *budget, "task.average.last=2").average.every == 5
+    assert make_run(data_dir, *budget, "task.average.last=2").task.average.every == 5
     with pytest.raises(ConfigError) as refused:
-        make(data_dir, *budget, "task.average.last=3")
+        make_run(data_dir, *budget, "task.average.last=3")
     line = str(refused.value)
     assert "task.average.last=3" in line and "takes 2 snapshots (one every 5 updates)" in line
