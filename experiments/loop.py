@@ -18,12 +18,17 @@ from experiments.lifecycle_close import close_run, describe_failure
 
 # experiments.loop.evaluate stays importable (the language-model tests, the GPU check)
 from experiments.loop_evaluation import evaluate as evaluate
-from experiments.loop_evaluation import evaluate_average, run_evaluation
+from experiments.loop_evaluation import (
+    evaluate_average,
+    evaluated_weights,
+    refreshes_batchnorm,
+    run_evaluation,
+)
 from experiments.loop_events import LoopEvents
 from experiments.loop_meters import TrainingClock, TrainMeter
 from experiments.loop_options import LoopOptions
 from experiments.loop_plan import evaluation_pending, plan_update
-from experiments.loop_state import LoopState
+from experiments.loop_state import LoopState, Target
 from experiments.lr_probe import LearningRateProbe, build_probe
 from experiments.progress import Progress, run_label, shown_metrics
 from experiments.runs import checkpoint, faults, snapshots
@@ -182,13 +187,17 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
         shown_metrics(task.headline, task.selection),
     )  # fmt: skip
     events = LoopEvents(recorder, progress, calendar, clock)
+    target = Target.of(cfg.task.get("target"), task.eval_splits)
+    if target is None and cfg.task.get("target") is not None and world.is_main:
+        print(f"note: target {cfg.task.target.metric} not tracked: this run evaluates only "
+              f"{', '.join(task.eval_splits)}", flush=True)  # fmt: skip
     outcome: dict[str, Any] = {}
     exit_code, status = 0, "finished"
     model.train()
     try:
         if evaluation_pending(state, calendar.total, options):  # a signal abandoned it: redo it
             clock.lap()
-            if not run_evaluation(prepared, world, state, events, False, stop):
+            if not run_evaluation(prepared, world, state, events, False, stop, target, meter.units):
                 status, exit_code = interrupted(stop, state.update, " (evaluating)")
             clock.resume()
         while state.update < calendar.total and status == "finished":
@@ -226,11 +235,13 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                 if probe is not None and end_of_epoch:
                     events.record(update, probe.epoch_event())
                 if plan.evaluate and not run_evaluation(
-                    prepared, world, state, events, plan.final, stop
+                    prepared, world, state, events, plan.final, stop, target, meter.units
                 ):
                     plan = plan.interrupted()  # abandoned: checkpoint, stop, evaluate on resume
                 if plan.snapshot and world.is_main:
-                    snapshots.save_snapshot(run.path, update, model.state_dict(), task.average.last)
+                    with evaluated_weights(prepared, world):  # the evaluated weights
+                        state_now = model.state_dict()
+                        snapshots.save_snapshot(run.path, update, state_now, task.average.last)
                 if plan.checkpoint:
                     save_checkpoint(prepared, world, state, meter, events, config)
                 if plan.pause:  # evaluations and checkpoints are not training time
@@ -241,6 +252,8 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                     break
                 if plan.leave_epoch:
                     break
+                if (plan.evaluate or plan.snapshot) and refreshes_batchnorm(prepared):
+                    break  # the training data was read again: restart at the position
             else:
                 if not end_of_epoch:
                     raise RuntimeError(
@@ -248,7 +261,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                         f"{state.position} of epoch {state.epoch}, but the epoch has {in_epoch}"
                     )
         if status == "finished" and state.evaluated_at != state.update:
-            if not run_evaluation(prepared, world, state, events, True, stop):
+            if not run_evaluation(prepared, world, state, events, True, stop, target, meter.units):
                 status, exit_code = interrupted(stop, state.update, " (final evaluation)")
         # the checkpoint of the last update is on disk: a resumed run redoes what a signal stops
         if status == "finished" and not evaluate_average(prepared, world, state, events, stop):

@@ -6,16 +6,20 @@ of the last parameter snapshots, ``avg/…``, for checkpoint averaging).
 A stop signal abandons an evaluation (``EvaluationStopped``): nothing of it is recorded, the
 loop checkpoints the training state (the evaluation counter and ``evaluated_at`` unchanged), and
 the resumed run redoes the evaluation. With one process the signal is looked at before every
-batch (a beam-search batch is not cut short); with several ranks (whose batch counts may differ)
-before every split, where the ranks agree on it (a collective). The final evaluations stop only
+batch, and inside a long one where the task asks ``Evaluation.stop`` (beam search, between
+decoding steps); with several ranks (whose batch counts may differ) before every split, where the
+ranks agree on it (a collective). The final evaluations stop only
 for a signal received once they began: one received after the last update, before them, leaves
 the run finished.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import nullcontext
+import copy
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -24,15 +28,11 @@ from experiments.distributed import World, agree, broadcast_from_main
 from experiments.loop_events import LoopEvents
 from experiments.loop_meters import StatSums
 from experiments.loop_options import LoopOptions
-from experiments.loop_state import LoopState
-from experiments.runs import faults, snapshots
+from experiments.loop_state import LoopState, Target
+from experiments.runs import checkpoint, faults, snapshots
 from experiments.runs.prepare import PreparedRun
 from experiments.runs.signals import StopSignals
-from experiments.tasks.contract import Evaluation, Task
-
-
-class EvaluationStopped(Exception):
-    """A stop signal arrived during an evaluation, which was abandoned."""
+from experiments.tasks.contract import Evaluation, EvaluationStopped, Task
 
 
 def stop_checks(
@@ -63,9 +63,11 @@ def evaluate(
     stop: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """Every split's metrics: the task's statistics summed on the device and over ranks. Raises
-    ``EvaluationStopped`` once ``stop()`` is true (a cheap check: asked between batches)."""
+    ``EvaluationStopped`` once ``stop()`` is true (a cheap check: asked between batches, and by
+    the task inside a batch through ``Evaluation.stop``)."""
     metrics: dict[str, float] = {}
     before_batch, before_split = stop_checks(stop, world, device)
+    evaluation = replace(evaluation, stop=before_batch)
     was_training = model.training
     model.eval()
     try:
@@ -88,6 +90,67 @@ def evaluate(
     return metrics
 
 
+def recompute_batchnorm(
+    task: Task, model: nn.Module, world: World, device: torch.device, options: LoopOptions,
+    batches: int,
+) -> None:  # fmt: skip
+    """BatchNorm running statistics recomputed at the model's current weights: reset, then the
+    cumulative mean over the first ``batches`` training batches of epoch 0, forward only in
+    train mode (torch.optim.swa_utils.update_bn's method; the schedulefree README's "right
+    before eval" recipe). Epoch 0's first batches exist at any point of any run."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+    was_training = model.training
+    model.train()
+    try:
+        with torch.no_grad(), options.autocast(device):
+            for batch in itertools.islice(task.train_batches(0, 0, world), batches):
+                task.train_step(model, batch.to(device))
+    finally:
+        model.train(was_training)
+        for norm, momentum in zip(norms, momenta, strict=True):
+            norm.momentum = momentum
+
+
+def refreshes_batchnorm(prepared: PreparedRun) -> bool:
+    """Whether ``evaluated_weights`` recomputes BatchNorm statistics on training batches: the
+    optimizer asks for it (``batchnorm_batches``) and the model has BatchNorm layers. The loop
+    then restarts the epoch's batches from its position after an evaluation or a snapshot, as a
+    resume does: a second pass over a data loader with persistent workers resets its iterator."""
+    norms = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in prepared.model.modules())
+    return norms and bool(getattr(prepared.optimizer, "batchnorm_batches", 0))
+
+
+@contextmanager
+def evaluated_weights(prepared: PreparedRun, world: World) -> Iterator[None]:
+    """Inside: the weights the run evaluates and snapshots for checkpoint averaging. Those are
+    the optimizer's ``averaged_parameters()`` where it has them (NT-ASGD's average,
+    Schedule-Free's x sequence); an optimizer declaring ``batchnorm_batches`` (Schedule-Free
+    AdamW: statistics gathered at y are wrong at x) also gets the BatchNorm statistics
+    recomputed at those weights (``recompute_batchnorm``). On exit training is as it was: the
+    parameters, the BatchNorm buffers, every RNG state and the task's state are put back."""
+    model, task, optimizer = prepared.model, prepared.task, prepared.optimizer
+    with getattr(optimizer, "averaged_parameters", nullcontext)():
+        if not refreshes_batchnorm(prepared):
+            yield
+            return
+        buffers = {name: value.clone() for name, value in model.named_buffers()}
+        rng, task_state = checkpoint.rng_state(), copy.deepcopy(task.state_dict())
+        try:
+            batches = optimizer.batchnorm_batches
+            recompute_batchnorm(task, model, world, prepared.device, prepared.options, batches)
+            yield
+        finally:
+            with torch.no_grad():
+                for name, value in model.named_buffers():
+                    value.copy_(buffers[name])
+            checkpoint.set_rng_state(rng)
+            task.load_state_dict(task_state)
+
+
 def run_evaluation(
     prepared: PreparedRun,
     world: World,
@@ -95,9 +158,13 @@ def run_evaluation(
     events: LoopEvents,
     final: bool,
     stop: StopSignals | None = None,
+    target: Target | None = None,
+    untallied_units: float = 0.0,
 ) -> bool:
     """Evaluate after ``state.update`` updates; record the metrics, keep them in the loop state
-    (final, best, at_best) and show them to the schedule and the optimizer. Optimizers driven by
+    (final, best, at_best, the first hit of ``target`` with the training time so far and the
+    units trained: ``state.units`` plus the open log window's ``untallied_units``) and show them
+    to the schedule and the optimizer. Optimizers driven by
     evaluations (NT-ASGD switches to averaging when the validation loss stalls) expose
     ``observe(metrics)``; averaging ones evaluate with their averaged parameters. Returns False
     when a stop signal abandoned it: then nothing changed (not even ``state.evaluations``). The
@@ -109,7 +176,7 @@ def run_evaluation(
     evaluation = Evaluation(number, final, full, state.trained_means())
     stopping = stop.arrived(from_now=final) if stop is not None else None
     try:
-        with getattr(optimizer, "averaged_parameters", nullcontext)():
+        with evaluated_weights(prepared, world):
             metrics = evaluate(
                 task, prepared.model, world, prepared.device, prepared.options, evaluation,
                 stop=stopping,
@@ -118,7 +185,10 @@ def run_evaluation(
         return False
     state.evaluations = number
     events.evaluation(state.update, metrics)
-    state.record_evaluation(metrics, task.selection, prepared.calendar.epoch_float(state.update))
+    epoch = prepared.calendar.epoch_float(state.update)
+    state.record_evaluation(metrics, task.selection, epoch)
+    units = state.units + untallied_units
+    state.record_target(target, metrics, epoch, events.clock.training, units)
     prepared.schedule.observe(metrics)
     if hasattr(optimizer, "observe"):
         optimizer.observe(metrics)
@@ -133,8 +203,10 @@ def evaluate_average(
     stop: StopSignals | None = None,
 ) -> bool:
     """Load the average of the last ``task.average.last`` snapshots into the model and evaluate
-    it (``avg/…`` metrics, also in the summary's ``final``); nothing without checkpoint
-    averaging, or when the run stopped before its first snapshot. Returns False when a stop
+    it (``avg/…`` metrics, also in the summary's ``final``, with ``avg/partial``: whether fewer
+    snapshots than ``task.average.last`` were taken, ``max_steps`` having stopped the run before
+    the last); nothing without checkpoint averaging, or when the run stopped before its first
+    snapshot. Returns False when a stop
     signal received once it began abandoned it (the model then holds the average: checkpoint
     nothing after it)."""
     task, model = prepared.task, prepared.model
@@ -153,7 +225,9 @@ def evaluate_average(
         )
     except EvaluationStopped:
         return False
-    events.record(state.update, {**averaged, "avg/snapshots": len(paths)})
-    events.progress.evaluation(state.update, averaged)
-    state.final = {**state.final, **averaged}
+    partial = len(paths) < task.average.last  # max_steps stopped before the last snapshot
+    events.record(state.update, {**averaged, "avg/snapshots": len(paths), "avg/partial": partial})
+    note = f" (partial: {len(paths)} of {task.average.last} snapshots)" if partial else ""
+    events.progress.evaluation(state.update, averaged, note)
+    state.final = {**state.final, **averaged, "avg/partial": partial}
     return True
