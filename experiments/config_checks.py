@@ -109,6 +109,31 @@ def check_task_keys(task: DictConfig) -> None:
     for key in TASK_COUNTS:
         if key in task and task[key] is not None:
             positive_int(f"task.{key}", task[key])
+    check_target(task.get("target"))
+
+
+TARGET_KEYS = ("metric", "value", "source", "assumed")
+PERCENT_METRICS = frozenset({"acc", "bleu"})
+"""Metrics the suite reports in percent (``experiments/tasks``): a target outside [0, 100]."""
+
+
+def check_target(target: object) -> None:
+    """``task.target``: null, or ``{metric: val/<name>, value: <number>, source, assumed}``; a
+    validation metric (AlgoPerf's targets are validation targets: the test split stays unseen)
+    and a finite value, in [0, 100] for the percentages. Whether the task evaluates ``val`` is
+    known once it is built: a run without a validation split does not track its target."""
+    if target is None:
+        return
+    shape = "null or {metric: val/<name>, value: <number>, source: <text>, assumed: <bool>}"
+    _require(isinstance(target, DictConfig), "task.target", target, shape)
+    for key in sorted(set(target) - set(TARGET_KEYS), key=str):
+        raise ConfigError(f"unknown key task.target.{key}: its keys are {', '.join(TARGET_KEYS)}")
+    metric, value = target.get("metric"), target.get("value")
+    valid = isinstance(metric, str) and metric.startswith("val/") and len(metric) > 4
+    _require(valid, "task.target.metric", metric, "a validation metric such as val/acc")
+    _require(_is_number(value) and math.isfinite(value), "task.target.value", value, "a number")
+    if metric.rsplit("/", 1)[-1] in PERCENT_METRICS:
+        _require(0 <= value <= 100, "task.target.value", value, f"{metric} is in percent: 0-100")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -190,6 +215,11 @@ def composition_error(error: Exception, overrides: Sequence[str]) -> str:
     message = message[0] if message else type(error).__name__
     if message.startswith("Could not override '") and "No match in the defaults list" in message:
         group = message.split("'")[1]
+        if group == "task/size":  # only the recipes with a file in configs/task/smoke/ have one
+            sized = ", ".join(
+                sorted(p.stem for p in (CONFIG_DIR / "task" / "smoke").glob("*.yaml"))
+            )
+            return f"task/size: this task has no smoke size; the recipes with one: {sized}"
         return f"{group} is not in the defaults list: add it with +{group}=<option>"
     key = getattr(cause, "full_key", None)
     if key:

@@ -1,9 +1,15 @@
 """Closing a run: ``summary.json``, the checkpoint and snapshots ``keep_checkpoint`` keeps
 (``drop_resume_files``), the last line; and what a run that failed says
-(``describe_failure``)."""
+(``describe_failure``).
+
+``summary.json`` records the time-to-target (``target``) and whether the run shared the machine
+(``concurrent_runs``): training seconds are comparable only between runs that ran alone, so
+reports use seconds only from those (updates from every run).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Any
@@ -11,7 +17,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from experiments.distributed import World
-from experiments.loop_state import LoopState
+from experiments.loop_state import LoopState, Target
 from experiments.runs import snapshots
 from experiments.runs.meta import peak_memory_bytes
 from experiments.runs.prepare import PreparedRun
@@ -32,6 +38,20 @@ def describe_failure(error: Exception, run: RunDirectory) -> str:
     else:
         traceback.print_exc()
     return f"{type(error).__name__}: {error}"
+
+
+CONCURRENT_RUNS = "OPTREPRO_CONCURRENT_RUNS"
+"""The environment variable a sweep's local launcher gives each run: how many runs it keeps
+training at once on this machine (``experiments.sweeps.launchers.launch_local``)."""
+
+
+def concurrent_runs() -> int | None:
+    """How many runs trained at once on this machine: the local launcher's count, 1 for a
+    single run or the inline launcher, None under Slurm (other jobs may share the node)."""
+    given = os.environ.get(CONCURRENT_RUNS, "")
+    if given.isdigit():
+        return int(given)
+    return None if os.environ.get("SLURM_JOB_ID") else 1
 
 
 def drop_resume_files(run: RunDirectory, status: str, keep_checkpoint: str) -> None:
@@ -81,6 +101,8 @@ def close_run(
                 "device": device.type,
                 "peak_memory_bytes": peak_memory_bytes(device),
                 "world_size": world.world_size,
+                "target": state.target_summary(Target.of(cfg.task.get("target"), task.eval_splits)),
+                "concurrent_runs": concurrent_runs(),
             },
             exit_code,
         )

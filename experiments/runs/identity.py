@@ -41,6 +41,14 @@ OPERATIONAL_KEYS = frozenset(
 """Keys that change how a run is executed or recorded, never what it computes."""
 
 _ENCODED_ELSEWHERE = frozenset({"task", "optimizer", "seed", "sweep", "paper"})
+ANALYSIS_KEYS = ("task.target",)
+"""Recipe keys that only analyses read (the time-to-target threshold): like the operational
+keys they neither name the run directory nor take part in the resume check, so a changed or
+added target leaves existing runs valid."""
+
+
+def _analysis_key(key: str) -> bool:
+    return any(key == name or key.startswith(name + ".") for name in ANALYSIS_KEYS)
 
 
 def _format_value(value: Any) -> str:
@@ -64,6 +72,8 @@ def scientific_overrides(
         key = override.key_or_group
         top = key.split(".")[0].split("/")[0]
         if top in OPERATIONAL_KEYS or key in _ENCODED_ELSEWHERE or key.startswith("hydra"):
+            continue
+        if _analysis_key(key):
             continue
         if override.is_delete():
             result[f"~{key}"] = "deleted"
@@ -132,9 +142,16 @@ class RunIdentity:
 
 
 def scientific_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
-    """The resolved config without its operational keys: what must match on resume."""
+    """The resolved config without its operational and analysis keys: what must match on
+    resume."""
     container = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
-    return {k: v for k, v in dict(container).items() if k not in OPERATIONAL_KEYS}
+    science = {k: v for k, v in dict(container).items() if k not in OPERATIONAL_KEYS}
+    for dotted in ANALYSIS_KEYS:
+        parent, leaf = dotted.rsplit(".", 1)
+        node = science.get(parent)
+        if isinstance(node, dict) and leaf in node:
+            science[parent] = {k: v for k, v in node.items() if k != leaf}
+    return science
 
 
 def setting_digest(cfg: DictConfig | Mapping[str, Any]) -> str:
@@ -142,6 +159,11 @@ def setting_digest(cfg: DictConfig | Mapping[str, Any]) -> str:
     it however their overrides were spelled (``optimizer.lr=0.001`` and the default 0.001),
     so the tables group them together while their directories may stay apart."""
     science = {k: v for k, v in scientific_config(cfg).items() if k not in ("seed", "sweep")}
+    task = science.get("task")
+    if isinstance(task, dict):  # a key added later, at its default: the runs stored before it
+        absent = object()
+        science["task"] = {k: v for k, v in task.items()
+                           if ADDED_RECIPE_DEFAULTS.get(f"task.{k}", absent) != v}  # fmt: skip
     text = json.dumps(science, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -153,15 +175,23 @@ LOOP_RECIPE_DEFAULTS = {
 """The loop's recipe keys with the value a recipe that does not set them gets: a stored config
 written before its recipe declared one of them still matches while the value is this default."""
 
+ADDED_RECIPE_DEFAULTS = {"task.accept_corpus": False}
+"""Recipe keys added after runs were stored, with the default that means what those runs did
+(``task.accept_corpus``: the corpus must be the release, ``data.release_check``): a stored config
+without one matches while the value is its default, and the setting digest leaves it out at its
+default, so the runs stored before it keep grouping with the ones after it."""
+_RESUME_DEFAULTS = {**LOOP_RECIPE_DEFAULTS, **ADDED_RECIPE_DEFAULTS}
+
 
 def first_difference(stored: Any, current: Any, prefix: str = "") -> str | None:
     """The dotted key of the first difference between two nested configs, or None (a loop recipe
-    key missing from ``stored`` matches its default, ``LOOP_RECIPE_DEFAULTS``)."""
+    key, or one added later, missing from ``stored`` matches its default: ``LOOP_RECIPE_DEFAULTS``,
+    ``ADDED_RECIPE_DEFAULTS``)."""
     if isinstance(stored, dict) and isinstance(current, dict):
         for key in sorted(set(stored) | set(current), key=str):
             dotted = f"{prefix}{key}"
-            if key not in stored and key in current and dotted in LOOP_RECIPE_DEFAULTS:
-                if current[key] == LOOP_RECIPE_DEFAULTS[dotted]:
+            if key not in stored and key in current and dotted in _RESUME_DEFAULTS:
+                if current[key] == _RESUME_DEFAULTS[dotted]:
                     continue
             if key not in stored or key not in current:
                 return f"{prefix}{key}"

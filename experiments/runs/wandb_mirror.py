@@ -27,13 +27,17 @@ process is killed, so such a count overstates what W&B holds.
 
 Summaries: each metric's W&B summary is its best by the suite's rule
 (``experiments/metric_direction.py``: ``min`` for losses, ``max`` otherwise), defined when the
-metric is first logged, so W&B's tables sort as the suite's do.
+metric is first logged, so W&B's tables sort as the suite's do. At the end the summary also
+gets the sweep's ``objective`` (``experiments/sweeps/objective.py``; left out when it is the
+±inf of a run that did not finish) and the time-to-target fields (``target/reached``,
+``target/update``, ``target/time_train``, …) of ``summary.json``'s ``target``.
 
 Any W&B failure disables the mirror with a warning; training and the local record go on.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import uuid
 from pathlib import Path
@@ -42,6 +46,7 @@ from typing import Any
 from experiments.metric_direction import metric_mode
 from experiments.runs.wandb_history import count_events, events_from, held_rows
 from experiments.runs.wandb_mode import OFFLINE_MODES, resolve_mode
+from experiments.sweeps.objective import run_objective
 
 BOOKKEEPING = frozenset({"step", "epoch", "time"})  # logged with every event; not metrics
 
@@ -166,6 +171,20 @@ class WandbMirror:
                 self.run.summary[f"best/{key}"] = best["value"]
             for key, value in ((summary.get("at_best") or {}).get("metrics") or {}).items():
                 self.run.summary[f"at_best/{key}"] = value
+            for key, value in end_summary(summary).items():
+                self.run.summary[key] = value
             self.run.finish(exit_code=exit_code)
 
         self._guard("finish", close)
+
+
+def end_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """The run's sweep objective (when finite) and its ``target/…`` fields (those not null)."""
+    values: dict[str, Any] = {}
+    objective = run_objective(summary)
+    if objective is not None and math.isfinite(objective):
+        values["objective"] = objective
+    for key, value in (summary.get("target") or {}).items():
+        if value is not None:
+            values[f"target/{key}"] = value
+    return values

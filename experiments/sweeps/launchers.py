@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from experiments.lifecycle_close import CONCURRENT_RUNS
 from experiments.sweeps.expansion import Job
 from experiments.sweeps.report import SweepReport
 
@@ -109,7 +110,9 @@ def launch_local(
 ) -> None:
     """A process per run, at most ``max_parallel`` at a time; a run ends, the next starts.
     Ctrl-C (or SIGTERM to the sweep) stops the running ones with their checkpoints, waits for
-    them, and raises ``KeyboardInterrupt``."""
+    them, and raises ``KeyboardInterrupt``. Each run is told how many train at once
+    (``CONCURRENT_RUNS``, recorded in its ``summary.json``): their seconds are not comparable
+    with those of a run that trained alone."""
     made = executor("local", params, folder)
     waiting, running = list(jobs), []
     try:
@@ -117,7 +120,7 @@ def launch_local(
             while waiting and len(running) < max_parallel:
                 job = waiting.pop(0)
                 report.started(job)
-                with sigint_ignored():  # inherited by submitit's controller process
+                with sigint_ignored(), concurrency(min(max_parallel, len(jobs))):
                     running.append((job, made.submit(job.callable())))
             time.sleep(0.2)
             _collect(running, report)
@@ -148,6 +151,21 @@ def sigint_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def concurrency(runs: int) -> Iterator[None]:
+    """``CONCURRENT_RUNS`` set to ``runs`` while submitit starts a job's process, which
+    inherits this process's environment; restored after."""
+    previous = os.environ.get(CONCURRENT_RUNS)
+    os.environ[CONCURRENT_RUNS] = str(runs)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[CONCURRENT_RUNS]
+        else:
+            os.environ[CONCURRENT_RUNS] = previous
 
 
 def stop_local_job(submitted: Any) -> None:

@@ -424,3 +424,19 @@ def test_a_wandb_failure_mid_run_does_not_stop_training(
     assert "warning" in result.stderr.lower(), result.describe()
     assert result.run_dir is not None
     assert_same_run(result.run_dir, reference_run(LONG_RUN))
+
+
+def test_the_wandb_summary_holds_the_objective_and_the_time_to_target(
+    offline: Finished, records: list[dict[str, Any]]
+) -> None:
+    """The sweep's objective (best val/acc of a finished run) and ``target/…`` as in
+    ``summary.json`` (its null fields left out)."""
+    assert offline.run_dir is not None
+    local = read_summary(offline.run_dir)
+    mirrored = final_summary(records)
+    assert mirrored["objective"] == local["best"]["val/acc"]["value"]
+    target = local["target"]
+    assert target is not None
+    for key, value in target.items():
+        assert mirrored.get(f"target/{key}") == value, key
+    assert {"target/metric", "target/value", "target/reached"} <= mirrored.keys()

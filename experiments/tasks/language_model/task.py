@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from data.token_stream.columns import Columns, rank_columns
+from data.token_stream.columns import Columns, rank_columns, require_targets
 from experiments.config_checks import ConfigError
 from experiments.distributed import World, all_reduce_sum
 from experiments.models.adaptive_softmax import ClusterPlan
@@ -86,6 +86,7 @@ class LanguageModelTask(Task):
         selection: str | None = None,
         extras: Extras = lambda targets: (),
         checksums: Mapping[str, str] | None = None,
+        optimum: Mapping[str, float] | None = None,
         device: torch.device,
         world: World,
     ) -> None:
@@ -94,6 +95,8 @@ class LanguageModelTask(Task):
                 f"task.batch_size={batch_size} is invalid with {world.world_size} ranks: "
                 "the batch columns must divide evenly over the ranks"
             )
+        for split, stream in eval_streams.items():
+            require_targets(stream.columns, split)
         self.model, self.plan, self.eval_streams = model.to(device), plan, dict(eval_streams)
         self.batch_size = batch_size
         self.budget = Budget(epochs=epochs)
@@ -102,6 +105,8 @@ class LanguageModelTask(Task):
         self._selection = selection
         self.extras = extras
         self.checksums = dict(checksums or {})
+        self.optimum = dict(optimum or {})
+        """A known best achievable loss per split (a synthetic corpus's), logged as its ppl."""
         self.hidden: tuple[Tensor, ...] | None = None
         self.eval_hidden: tuple[Tensor, ...] | None = None
         self.world = world
@@ -185,7 +190,10 @@ class LanguageModelTask(Task):
         self, split: str, totals: Mapping[str, float], evaluation: Evaluation
     ) -> dict[str, float]:
         loss = totals["nll"] / max(totals["tokens"], 1.0)
-        return {f"{split}/loss": loss, f"{split}/ppl": safe_exp(loss)}
+        metrics = {f"{split}/loss": loss, f"{split}/ppl": safe_exp(loss)}
+        if split in self.optimum:
+            metrics[f"{split}/ppl_optimum"] = safe_exp(self.optimum[split])
+        return metrics
 
     def state_dict(self) -> dict[str, Any]:
         hidden = [] if self.hidden is None else [t.detach().cpu() for t in self.hidden]

@@ -32,9 +32,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
-from data.translation.corpus import TranslationCorpus, check_corpus, load_corpus
+from data import DataError
+from data.release_check import accepted
+from data.translation.corpus import TranslationCorpus, check_corpus, check_release, load_corpus
 from data.translation.dictionary import Dictionary
-from experiments.calendar import Calendar
 from experiments.config_checks import ConfigError, non_negative, positive_int, probability
 from experiments.distributed import World
 from experiments.tasks.contract import Budget, CheckpointAverage, Evaluation, Task
@@ -130,7 +131,9 @@ class TranslationTask(Task):
         stats: dict[str, Tensor | float] = {"loss": loss, "nll": nll, "ntokens": batch.units}
         if evaluation.full:
             settings = self.generation["final" if evaluation.final else "validation"]
-            hypotheses = beam_search(model, batch.src_tokens, settings, self.symbols)
+            hypotheses = beam_search(
+                model, batch.src_tokens, settings, self.symbols, stop=evaluation.stop
+            )
             stats.update(
                 bleu_statistics(
                     hypotheses, batch.references, self.tgt_dict, self.bpe, self.target_lang
@@ -188,6 +191,7 @@ def check_keys(cfg: DictConfig) -> None:
         )
     generation_settings(cfg)
     checkpoint_average(cfg)
+    accepted(cfg.get("accept_corpus"))
 
 
 def generation_settings(cfg: DictConfig) -> dict[str, GenerationSettings]:
@@ -218,37 +222,18 @@ def checkpoint_average(cfg: DictConfig) -> CheckpointAverage | None:
     return CheckpointAverage(last=last, every=every)
 
 
-def snapshots_taken(average: CheckpointAverage, calendar: Calendar, updates: int) -> int:
-    """The snapshots the loop takes in the first ``updates`` updates of ``calendar`` (one at
-    each epoch end, or every ``average.every`` updates: ``experiments.loop_plan``). A warning
-    for a run that ``max_steps`` cuts short can count them with ``calendar.total``."""
-    if average.every is not None:
-        return updates // average.every
-    ends = zip(calendar.starts, calendar.updates_per_epoch, strict=True)
-    return sum(1 for start, count in ends if start + count <= updates)
-
-
-def check_snapshots(task: TranslationTask, update_freq: int, world: World) -> None:
-    """``task.average.last`` no larger than the snapshots the recipe's full budget takes (one at
-    each epoch end, or every ``average.every`` updates): averaging fewer than asked would report
-    a different statistic than the recipe names."""
-    average = task.average
-    if average is None:
-        return
-    calendar = Calendar.plan(task, world, update_freq, None)
-    budget = calendar.budget_updates
-    taken = snapshots_taken(average, calendar, budget)
-    if average.last > taken:
-        rule = (
-            "one at each epoch end"
-            if average.every is None
-            else f"one every {average.every:,} updates"
-        )
-        raise ConfigError(
-            f"task.average.last={average.last} is invalid: the recipe's budget "
-            f"({len(calendar.updates_per_epoch):,} epochs, {budget:,} updates) takes {taken} "
-            f"snapshots ({rule}): at most {taken}, or a longer budget"
-        )
+def evaluated(batches: SplitBatches) -> SplitBatches:
+    """``batches`` of an evaluation split, refused (``DataError``, one line naming the split) when
+    they hold no sentence pair: the task is built before training, and an empty split would
+    otherwise end the run without its loss or BLEU."""
+    if len(batches):
+        return batches
+    held = len(batches.source)
+    why = f", all {held:,} skipped as too long (task.eval_long_pairs=skip)" if held else ""
+    raise DataError(
+        f"the {batches.name} split ({SPLITS[batches.name]}) holds {held:,} sentence pairs{why}: "
+        "an evaluation needs at least one"
+    )
 
 
 def bucket_rules(cfg: DictConfig, max_positions: tuple[int, int], train: bool) -> BucketRules:
@@ -313,7 +298,7 @@ def build_task(
         src_dict=src_dict,
         tgt_dict=tgt_dict,
         train=split_batches("train", True),
-        eval_sources={name: split_batches(name, False) for name in ("val", "test")},
+        eval_sources={name: evaluated(split_batches(name, False)) for name in ("val", "test")},
         budget=Budget(epochs=epochs, updates=updates),
         label_smoothing=float(cfg.label_smoothing),
         label_smoothing_form=str(cfg.label_smoothing_form),
@@ -325,7 +310,6 @@ def build_task(
         checksums=checksums,
         is_main=world.is_main,
     )
-    check_snapshots(task, positive_int("task.update_freq", cfg.get("update_freq", 1)), world)
     return task
 
 
@@ -346,6 +330,7 @@ def build(
     )
     checksums = {**corpus.checksums, "test_set": corpus.test_set, "valid_set": corpus.valid_set}
     checksums["sacrebleu_signature"] = sacrebleu_signature()
+    checksums.update(check_release(corpus, data_dir, accept=accepted(cfg.get("accept_corpus"))))
     return build_task(
         cfg, seed=seed, src_dict=corpus.src_dict, tgt_dict=corpus.tgt_dict,
         splits=corpus.splits, bpe=_bpe(cfg, corpus.bpe), checksums=checksums, device=device,

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from data.sample_corpora import sentences
 from experiments.distributed import SINGLE_PROCESS
 from experiments.runs.prepare import prepare
 from experiments.sweeps.plan import gpu_hours_per_run
-from tests.data.lm.corpora import sentences, write_parquet
+from tests.data.lm.corpora import write_parquet
 from tests.experiments.cli import Workspace, read_metrics, read_summary, run_concurrently
 from tests.experiments.language_model.lm_configs import (
     TINY_LM1B,
@@ -148,7 +149,10 @@ BAD_INPUT = {
         ["task=lm1b_lstm", "task.source=parquet", "task.protocol=benchmark", *TINY_LM1B],
         "task.protocol=benchmark needs",
     ),  # fmt: skip
-    "cutoffs-too-large": (["task=lm1b_lstm", "task.model.hidden_size=64"], "task.model.cutoffs"),
+    "cutoffs-too-large": (
+        ["task=lm1b_lstm", "task.model.hidden_size=64", "task.accept_corpus=true"],
+        "task.model.cutoffs",
+    ),
 }
 THROUGH_THE_COMMAND_LINE = ("lm1b-missing",)
 """One case runs as a real subprocess (exit code 2, one line on stderr, no traceback); the others

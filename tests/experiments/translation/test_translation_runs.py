@@ -12,6 +12,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from data.sample_corpora import write_iwslt14, write_wmt16
 from data.translation.corpus import load_corpus
 from experiments.distributed import World
 from experiments.runs.snapshots import snapshot_paths
@@ -27,8 +28,6 @@ from tests.experiments.cli import (
     run_concurrently,
     train_env,
 )
-from tests.experiments.translation.corpus_files import write_iwslt14, write_wmt16
-from tests.experiments.translation.test_translation_task import TINY_MODEL
 
 CPU = torch.device("cpu")
 
@@ -45,11 +44,11 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def tiny_run(data_dir: Path, *extra: str) -> tuple[str, ...]:
-    """Two epochs of a small Transformer (the loop's features; the real sizes are below)."""
+    """The recipe's smoke size, two epochs of a small Transformer (the loop's features; the real
+    sizes are below)."""
     return (
-        "task=iwslt14_de_en", "optimizer=adamw_radam_paper", "schedule=constant", *TINY_MODEL,
-        "task.max_updates=null", "task.epochs=2", "task.max_tokens=96", "task.average.last=2",
-        "task.generation.final.max_len_b=4", "optimizer.lr=1e-3", f"data_dir={data_dir}",
+        "task=iwslt14_de_en", "task/size=smoke", "optimizer=adamw_radam_paper",
+        "schedule=constant", "optimizer.lr=1e-3", f"data_dir={data_dir}",
         "log_every=1", "checkpoint_every=4", "device=cpu", "deterministic=true", *extra,
     )  # fmt: skip
 
@@ -63,7 +62,7 @@ def real_size_run(task: str, data_dir: Path) -> tuple[str, ...]:
     return (
         f"task={task}", *extra, "max_steps=2", "log_every=1", "task.max_tokens=128",
         "task.average=null", "task.generation.final.max_len_b=2", f"data_dir={data_dir}",
-        "device=cpu",
+        "device=cpu", "task.accept_corpus=true",
     )  # fmt: skip
 
 

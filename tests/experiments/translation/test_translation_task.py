@@ -15,6 +15,7 @@ import torch
 from omegaconf import DictConfig
 
 from data import DataError, DataUnavailable
+from data.sample_corpora import write_iwslt14
 from data.translation.text import detokenize
 from experiments.config_checks import ConfigError
 from experiments.distributed import World
@@ -23,7 +24,6 @@ from experiments.tasks.contract import Evaluation
 from experiments.tasks.translation.beam_search import Hypothesis
 from experiments.tasks.translation.scoring import add_into, bleu_statistics
 from experiments.tasks.translation.task import build, synthetic
-from tests.experiments.translation.corpus_files import write_iwslt14
 from tests.runs_in_process import compose_config
 
 TINY_MODEL = (
@@ -33,6 +33,7 @@ TINY_MODEL = (
     "+task.model.heads=2",
     "+task.model.encoder_layers=1",
     "+task.model.decoder_layers=1",
+    "task.accept_corpus=true",  # the tiny corpora are not the releases
 )
 CPU = torch.device("cpu")
 FINAL = Evaluation(number=1, final=True, full=True)
