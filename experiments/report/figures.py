@@ -1,17 +1,14 @@
-"""The papers' figures from runs (PNG + PDF): learning curves and learning-rate sensitivity.
+"""The papers' learning curves from runs (PNG + PDF).
 
 Learning curves (RAdam Fig. 4/5, AdaBound Fig. 3/4): training loss and the test metric against
 epoch, one line per row of the table (its selected setting), mean over seeds with a ±1 std band.
-Learning-rate sensitivity (RAdam Fig. 6, and Fig. 7 for warmup lengths): the row's metric against
-lr on a log axis, one line per optimizer (and per value of any other key selected over), mean ±
-std over the finished seeds of every lr of the grid.
+Learning-rate sensitivity (RAdam Fig. 6 and 7) is ``experiments/report/lr_sensitivity.py``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from matplotlib.figure import Figure
 
 from experiments.analyses.figure_files import save_png_and_pdf
@@ -19,7 +16,6 @@ from experiments.report.cells import Cell, TableResult
 from experiments.report.curves import mean_curve
 from experiments.report.grouping import Group
 
-LR_KEY = "optimizer.lr"
 STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (3, 2, 1, 2, 1, 2)))
 MARKERS = ("o", "s", "^", "D", "v", "x", "P", "*")
 """Each line has its own dash pattern and marker as well as its colour, so lines that coincide
@@ -95,69 +91,4 @@ def learning_curves(table: TableResult, out_dir: Path) -> list[Path]:
             fontsize=9,
         )
         written += save_png_and_pdf(fig, out_dir, _stem(table, "curves", task, len(tasks)))
-    return written
-
-
-def _lr_series(cell: Cell) -> dict[str, list[tuple[float, float, float]]]:
-    """Label → [(lr, mean, std)] over the cell's candidate settings."""
-    others = [key for key in cell.entry.select_over if key != LR_KEY]
-    series: dict[str, list[tuple[float, float, float]]] = {}
-    for group in cell.candidates:
-        values = list(group.values(cell.entry.metric, cell.entry.statistic).values())
-        try:
-            lr = float(group.overrides[LR_KEY])
-        except (KeyError, ValueError):
-            continue
-        if not values:
-            continue
-        mean, std = (
-            float(np.mean(values)),
-            float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-        )
-        suffix = group.describe(others) if others else ""
-        label = cell.entry.label + (f" ({suffix})" if suffix and suffix != "default" else "")
-        series.setdefault(label, []).append((lr, mean, std))
-    return series
-
-
-def lr_sensitivity(table: TableResult, out_dir: Path) -> list[Path]:
-    """One figure per task, for the rows selected over ``optimizer.lr``."""
-    written: list[Path] = []
-    tasks = _by_task([c for c in table.cells if LR_KEY in c.entry.select_over])
-    for task, cells in tasks.items():
-        seen, lines = set(), {}
-        for cell in cells:
-            key = (
-                cell.entry.optimizer,
-                tuple(sorted(cell.entry.overrides.items())),
-                cell.entry.metric,
-                cell.entry.statistic,
-            )
-            if key not in seen:
-                seen.add(key)
-                lines.update(_lr_series(cell))
-        if not lines:
-            continue
-        fig = Figure(figsize=(5.5, 4.2), layout="constrained")
-        axis = fig.subplots()
-        for index, (label, points) in enumerate(lines.items()):
-            points.sort()
-            axis.errorbar(
-                [p[0] for p in points],
-                [p[1] for p in points],
-                yerr=[p[2] for p in points],
-                linestyle=STYLES[index % len(STYLES)],
-                marker=MARKERS[index % len(MARKERS)],
-                capsize=3,
-                label=label,
-            )
-        axis.set_xscale("log")
-        axis.set_xlabel("learning rate")
-        axis.set_ylabel(
-            " / ".join(dict.fromkeys(f"{c.entry.metric} ({c.entry.statistic})" for c in cells))
-        )
-        axis.grid(alpha=0.3)
-        fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
-        fig.suptitle(f"{table.spec.title} — {task}: learning-rate sensitivity", fontsize=9)
-        written += save_png_and_pdf(fig, out_dir, _stem(table, "lr_sensitivity", task, len(tasks)))
     return written

@@ -4,7 +4,9 @@ A file holds ``paper`` (optional: the output folder it shares with the paper's o
 ``radam_lm.yaml`` and ``radam_nmt.yaml`` beside ``radam.yaml``; default: the file's stem),
 ``tables`` (how each output table is titled and plotted), ``entries`` (one published
 number each: which runs it means, how the paper measured and selected it, the value, its ± and a
-tolerance) and ``claims`` (pairwise "A beats B" statements between two entries of the file).
+tolerance), ``claims`` (pairwise "A beats B" statements between two entries of the file) and
+``lr_robustness`` ("A varies less across learning rates than B", RAdam Fig. 6: two entries
+selected over ``optimizer.lr``; ``experiments/report/lr_robustness.py``).
 Entries of one file may be second references for entries of another (``second_reference_for``).
 """
 
@@ -99,7 +101,6 @@ class TableSpec:
     curves: tuple[str, ...] = ("train/loss",)
     """Metrics of the learning-curve figure (besides each entry's own metric)."""
     log_y: tuple[str, ...] = ()
-    lr_sensitivity: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,9 @@ class ReferenceSet:
     paper: str = ""
     """The output folder (``results/<paper>/``); files of one paper and several task families
     share it."""
+    robustness: tuple[Claim, ...] = ()
+    """``lr_robustness``: "``better`` varies less across learning rates than ``worse``", each
+    side an entry selected over ``optimizer.lr`` (its candidates are the lr grid)."""
 
     @property
     def claims_stem(self) -> str:
@@ -190,7 +194,6 @@ def load_reference(path: Path) -> ReferenceSet:
             title=str(spec.get("title", key)),
             curves=_strings(spec.get("curves", ["train/loss"])),
             log_y=_strings(spec.get("log_y")),
-            lr_sensitivity=bool(spec.get("lr_sensitivity", False)),
         )
         for key, spec in (raw.get("tables") or {}).items()
     }
@@ -204,24 +207,35 @@ def load_reference(path: Path) -> ReferenceSet:
     for entry in entries:
         if entry.table not in tables:
             raise ReferenceError(f"{path}: entry {entry.id} names unknown table {entry.table!r}")
-    claims = []
-    for item in raw.get("claims") or []:
-        claim = Claim(
-            id=str(item["id"]),
-            text=str(item["text"]),
-            better=str(item["better"]),
-            worse=str(item["worse"]),
-            notes=str(item.get("notes") or "").strip(),
-            matched=_matched_epochs(item.get("matched_epochs"), f"{path}: claim {item['id']}"),
-        )
+    claims = [_claim(item, path, ids) for item in raw.get("claims") or []]
+    robustness = [_claim(item, path, ids) for item in raw.get("lr_robustness") or []]
+    for claim in robustness:
         for side in (claim.better, claim.worse):
-            if side not in ids:
-                raise ReferenceError(f"{path}: claim {claim.id} names unknown entry {side!r}")
-        claims.append(claim)
+            if "optimizer.lr" not in entries[ids.index(side)].select_over:
+                raise ReferenceError(
+                    f"{path}: lr_robustness {claim.id}: entry {side} is not selected over "
+                    "optimizer.lr"
+                )
     paper = str(raw.get("paper") or name)
     return ReferenceSet(
-        name, str(raw.get("citation", "")), tables, entries, tuple(claims), path, paper
+        name, str(raw.get("citation", "")), tables, entries, tuple(claims), path, paper,
+        tuple(robustness),
+    )  # fmt: skip
+
+
+def _claim(item: Mapping[str, Any], path: Path, ids: list[str]) -> Claim:
+    claim = Claim(
+        id=str(item["id"]),
+        text=str(item["text"]),
+        better=str(item["better"]),
+        worse=str(item["worse"]),
+        notes=str(item.get("notes") or "").strip(),
+        matched=_matched_epochs(item.get("matched_epochs"), f"{path}: claim {item['id']}"),
     )
+    for side in (claim.better, claim.worse):
+        if side not in ids:
+            raise ReferenceError(f"{path}: claim {claim.id} names unknown entry {side!r}")
+    return claim
 
 
 def load_references(directory: Path = REFERENCE_DIR) -> dict[str, ReferenceSet]:

@@ -11,7 +11,9 @@ otherwise ``higher`` or ``lower`` (numerically, whatever the metric's direction)
 t(0.975, 2) = 4.30, so the interval is ±2.5 std: many cells are ``inconclusive``, which is the
 truth about 3 seeds. Claim: a paired t-test over the seeds both sides finished; ``holds`` when the
 difference favours the claimed side with p < 0.05, ``reversed`` when it favours the other side
-with p < 0.05, ``not shown`` otherwise (also with fewer than 3 paired seeds).
+with p < 0.05, ``not shown`` otherwise (also with fewer than 3 paired seeds). The robustness
+claim (RAdam Fig. 6, ``lr_robustness.py``) takes the same rule on the difference of the spreads
+across learning rates, its interval and p from a bootstrap over seeds.
 """
 
 from __future__ import annotations

@@ -127,9 +127,12 @@ def test_every_format_is_written_and_parses(out: Path) -> None:
         assert {line.count(" & ") + 1 for line in body} == {len(columns)}
     groups = pd.read_csv(out / "groups.csv")
     assert len(groups) == 6  # sgd × 3 lrs, adam × 2 override sets, radam
-    for stem in ("digits_curves", "digits_lr_sensitivity"):
-        assert (paper / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert (paper / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+    sweep = out / "sweeps" / "fixture"  # the fixture sweep's SGD lrs 0.01, 0.1 and 1.0
+    for stem in (paper / "digits_curves", paper / "digits_lr_sensitivity",
+                 sweep / "lr_sensitivity_digits"):  # fmt: skip
+        assert stem.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert stem.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
+    assert not (out / "sweeps" / "single").exists()  # one lr only: no figure
 
 
 def test_no_runs_gives_the_papers_tables_with_empty_cells(tmp_path: Path) -> None:
@@ -143,6 +146,8 @@ def test_no_runs_gives_the_papers_tables_with_empty_cells(tmp_path: Path) -> Non
     assert "91.38" in text and "no runs yet" in text
     for paper in ("adabound", "adam_decay_blog", "reruns"):
         assert (tmp_path / "out" / paper / "claims.md").exists()
+    claims = pd.read_csv(tmp_path / "out" / "radam" / "claims.csv").set_index("id")
+    assert claims.loc["cifar10.radam_lr_robust", "verdict"] == "not shown"  # Fig. 6, no runs
 
 
 def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
