@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-all lint format train analyses sweep-plan tables export demo \
+.PHONY: help install test test-all lint format train analyses sweep-plan tables export demo benchmark \
 	slurm-start slurm-stop bench-optimizers bench-train bench-tables fault-check gpu-check \
-	gpu-wheels clean
+	gpu-wheels data-fault-check clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ export: ## every run as one tidy table: runs/export.csv and runs/export.parquet
 demo: ## offline, 1–6 min on 2 cores (first time): analyses, a 6-optimizer × 3-seed digits sweep, its table and figures
 	$(BIN)/python -m scripts.demo $(ARGS)
 
+benchmark: ## your optimizer against Adam, AdamW, RAdam, AdaBound, SGD, equal budgets: ARGS="optimizer=custom optimizer._target_=my_pkg.MyOpt"
+	$(BIN)/python -m scripts.benchmark $(ARGS)
+
 slurm-start: ## a local single-node Slurm for trying launcher=slurm (root; scripts/install_slurm.sh)
 	scripts/slurm_local.sh start
 
@@ -68,6 +71,9 @@ bench-tables: ## time make_tables on 10,000 synthetic runs (results/bench/tables
 
 fault-check: ## random kills and signals on digits runs, each resumed: n identical / n total
 	$(BIN)/python -m scripts.fault_check $(ARGS)
+
+data-fault-check: ## damaged PTB, lm1b and IWSLT files, each case classified: n as promised / n tried
+	$(BIN)/python -m scripts.data_fault_check $(ARGS)
 
 gpu-check: ## the GPU record on CUDA (≈ 6 min; docs/gpu_check.md); without CUDA a tiny CPU run
 	$(if $(wildcard $(BIN)/python),$(BIN)/python,python3) -m scripts.gpu_check $(ARGS)

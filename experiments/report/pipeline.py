@@ -3,7 +3,13 @@
 Output layout: ``<out>/groups.{md,csv}`` (every group of runs), and per reference file
 ``<out>/<paper>/<table>.{md,csv,tex}``, ``<out>/<paper>/claims[_<family>].{md,csv,tex}`` and the
 figures
-``<out>/<paper>/<table>_curves*.{png,pdf}`` and ``<table>_lr_sensitivity*.{png,pdf}``.
+``<out>/<paper>/<table>_curves*.{png,pdf}`` and ``<table>_lr_sensitivity*.{png,pdf}``; per sweep
+whose runs spelled two or more learning rates (paper, tuner or one's own, ``single`` included)
+``<out>/sweeps/<sweep>/lr_sensitivity_<task>.{png,pdf}`` and, where RAdam and Adam presets both
+swept the lr, ``<out>/sweeps/<sweep>/lr_robustness.{md,csv,tex}``
+(``experiments/report/lr_sensitivity.py``); per benchmark among the runs
+``<out>/benchmark/<name>_<budget>/benchmark.md`` and its CSVs and performance profile
+(``experiments/report/benchmark_report.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from pathlib import Path
 
 from experiments.report.cells import Cell, ClaimResult, TableResult, build_claims, build_table
 from experiments.report.grouping import group_runs, index_by_task_optimizer
+from experiments.report.lr_robustness import RobustnessResult, reference_robustness
+from experiments.report.lr_sensitivity import sweep_sensitivities
 from experiments.report.overview import group_rows, groups_csv, groups_markdown
 from experiments.report.records import RunRecord
 from experiments.report.reference import ReferenceSet, second_references
@@ -26,7 +34,7 @@ from experiments.report.render_tables import Context, table_csv, table_latex, ta
 class Outputs:
     written: list[Path] = field(default_factory=list)
     tables: list[TableResult] = field(default_factory=list)
-    claims: dict[str, list[ClaimResult]] = field(default_factory=dict)
+    claims: dict[str, list[ClaimResult | RobustnessResult]] = field(default_factory=dict)
 
     def verdict_counts(self) -> Counter[str]:
         return Counter(cell.verdict.label for table in self.tables for cell in table.cells)
@@ -36,6 +44,15 @@ def _write(path: Path, text: str, written: list[Path]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     written.append(path)
+
+
+def _write_claims(
+    stem: Path, claims: list[ClaimResult | RobustnessResult], title: str, context: Context,
+    written: list[Path],
+) -> None:  # fmt: skip
+    _write(stem.with_suffix(".md"), claims_markdown(claims, title, context), written)
+    _write(stem.with_suffix(".csv"), claims_csv(claims), written)
+    _write(stem.with_suffix(".tex"), claims_latex(claims, title, context), written)
 
 
 def make_tables(
@@ -75,18 +92,35 @@ def make_tables(
             ):
                 _write(paper_dir / f"{spec.name}.{suffix}", text, outputs.written)
             if figures:
-                from experiments.report.figures import learning_curves, lr_sensitivity
+                from experiments.report.figures import learning_curves
+                from experiments.report.lr_sensitivity_figure import table_figures
 
                 outputs.written += learning_curves(table, paper_dir)
-                outputs.written += lr_sensitivity(table, paper_dir)
-        claims = build_claims(reference, cells)
+                outputs.written += table_figures(table, paper_dir)
+        claims = [
+            *build_claims(reference, cells),
+            *reference_robustness(reference.robustness, cells),
+        ]
         outputs.claims[name] = claims
         if claims:
             title = f"Claims: {reference.citation or name}"
-            stem = paper_dir / reference.claims_stem
-            _write(
-                stem.with_suffix(".md"), claims_markdown(claims, title, context), outputs.written
+            _write_claims(
+                paper_dir / reference.claims_stem, claims, title, context, outputs.written
             )
-            _write(stem.with_suffix(".csv"), claims_csv(claims), outputs.written)
-            _write(stem.with_suffix(".tex"), claims_latex(claims, title, context), outputs.written)
+    robustness: dict[str, list[ClaimResult | RobustnessResult]] = {}
+    for sweep in sweep_sensitivities(groups):
+        if figures:
+            from experiments.report.lr_sensitivity_figure import sweep_figure
+
+            outputs.written += sweep_figure(sweep, out_dir / "sweeps" / sweep.directory)
+        robustness.setdefault(sweep.directory, []).extend(sweep.robustness)
+    for directory, results in robustness.items():
+        if results:
+            title = f"Learning-rate robustness (RAdam Fig. 6) in sweep {directory}"
+            stem = out_dir / "sweeps" / directory / "lr_robustness"
+            _write_claims(stem, results, title, context, outputs.written)
+    from experiments.report.benchmark_report import benchmark_reports
+
+    runs = (record for group in groups.values() for record in group.runs.values())
+    outputs.written += benchmark_reports(runs, out_dir)
     return outputs
