@@ -209,7 +209,7 @@ def composition_error(error: Exception, overrides: Sequence[str]) -> str:
     from hydra.errors import MissingConfigException
 
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
-        return _missing_option(str(error.missing_cfg_file), list(error.options or []))
+        return missing_option(str(error.missing_cfg_file), list(error.options or []))
     cause = error.__cause__
     message = str(cause or error).strip().splitlines()
     message = message[0] if message else type(error).__name__
@@ -229,7 +229,7 @@ def composition_error(error: Exception, overrides: Sequence[str]) -> str:
     return message.rstrip(".")
 
 
-def _missing_option(missing: str, options: list[str]) -> str:
+def missing_option(missing: str, options: list[str]) -> str:
     """``group/option`` is not a config: the closest options of the group (a nested group such
     as ``paper/radam`` lists its own files)."""
     group, _, option = missing.rpartition("/")

@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from experiments.config_checks import ConfigError, _missing_option
+from experiments.config_checks import ConfigError, missing_option
 from experiments.config_dir import CONFIG_DIR
 
 RUNNER_KEYS = ("benchmark", "benchmark.budget", "search", "runs_dir", "out")
@@ -72,7 +72,7 @@ def search_space(family: str, config_dir: Path = CONFIG_DIR) -> dict[str, str]:
     """``configs/search/<family>.yaml``'s ``params`` as ``key → sweeper syntax``."""
     path = config_dir / "search" / f"{family}.yaml"
     if not path.is_file():
-        raise ConfigError(_missing_option(f"search/{family}", []))
+        raise ConfigError(missing_option(f"search/{family}", []))
     params = OmegaConf.to_container(OmegaConf.load(path)).get("params")
     if not isinstance(params, dict) or not params:
         raise ConfigError(f"{path}: `params` must map config keys to search ranges")
@@ -107,7 +107,7 @@ def _candidate(overrides: Sequence[str], family: str | None, config_dir: Path) -
             "optimizer._target_=<module.Class> (without overrides: the baselines only)"
         )
     if not (config_dir / "optimizer" / f"{preset}.yaml").is_file():
-        raise ConfigError(_missing_option(f"optimizer/{preset}", []))
+        raise ConfigError(missing_option(f"optimizer/{preset}", []))
     if preset == "custom":
         target = given.get("optimizer._target_")
         if not target:
@@ -134,7 +134,7 @@ def load_benchmark(
     path = Path(name) if name.endswith((".yaml", ".yml")) else None
     path = path or config_dir / "benchmark" / f"{name}.yaml"
     if not path.is_file():
-        raise ConfigError(_missing_option(f"benchmark/{name}", []))
+        raise ConfigError(missing_option(f"benchmark/{name}", []))
     spec = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     label, trials, seeds = _budget(spec, str(budget))
     tasks = tuple(_task(key, value, label) for key, value in spec["tasks"].items())
