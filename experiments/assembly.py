@@ -24,6 +24,7 @@ from experiments.calendar import Calendar, check_average
 from experiments.config_checks import ConfigError, to_container
 from experiments.distributed import World
 from experiments.loop_options import LoopOptions
+from experiments.loop_state import Target
 from experiments.tasks.contract import Task
 from optimizers.schedules import LRSchedule, build_schedule
 
@@ -168,6 +169,9 @@ class BuiltRun:
     schedule: LRSchedule
     calendar: Calendar
     options: LoopOptions
+    target: Target | None
+    """The task's time-to-target threshold (``task.target``); None without one, or when the task
+    does not evaluate its split."""
 
 
 def build_run(
@@ -194,4 +198,5 @@ def build_run(
     if warning is not None and world.is_main:
         print(warning, flush=True)
     schedule = build_schedule_for(cfg, task, optimizer, calendar)
-    return BuiltRun(task, task.model, optimizer, schedule, calendar, options)
+    target = Target.of(cfg.task.get("target"), task.eval_splits)
+    return BuiltRun(task, task.model, optimizer, schedule, calendar, options, target)

@@ -17,7 +17,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from experiments.distributed import World
-from experiments.loop_state import LoopState, Target
+from experiments.loop_state import LoopState
 from experiments.runs import snapshots
 from experiments.runs.meta import peak_memory_bytes
 from experiments.runs.prepare import PreparedRun
@@ -101,7 +101,7 @@ def close_run(
                 "device": device.type,
                 "peak_memory_bytes": peak_memory_bytes(device),
                 "world_size": world.world_size,
-                "target": state.target_summary(Target.of(cfg.task.get("target"), task.eval_splits)),
+                "target": state.target_summary(prepared.target),
                 "concurrent_runs": concurrent_runs(),
             },
             exit_code,

@@ -28,7 +28,7 @@ from experiments.loop_events import LoopEvents
 from experiments.loop_meters import TrainingClock, TrainMeter
 from experiments.loop_options import LoopOptions
 from experiments.loop_plan import evaluation_pending, plan_update
-from experiments.loop_state import LoopState, Target
+from experiments.loop_state import LoopState
 from experiments.lr_probe import LearningRateProbe, build_probe
 from experiments.progress import Progress, run_label, shown_metrics
 from experiments.runs import checkpoint, faults, snapshots
@@ -187,8 +187,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
         shown_metrics(task.headline, task.selection),
     )  # fmt: skip
     events = LoopEvents(recorder, progress, calendar, clock)
-    target = Target.of(cfg.task.get("target"), task.eval_splits)
-    if target is None and cfg.task.get("target") is not None and world.is_main:
+    if prepared.target is None and cfg.task.get("target") is not None and world.is_main:
         print(f"note: target {cfg.task.target.metric} not tracked: this run evaluates only "
               f"{', '.join(task.eval_splits)}", flush=True)  # fmt: skip
     outcome: dict[str, Any] = {}
@@ -197,7 +196,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
     try:
         if evaluation_pending(state, calendar.total, options):  # a signal abandoned it: redo it
             clock.lap()
-            if not run_evaluation(prepared, world, state, events, False, stop, target, meter.units):
+            if not run_evaluation(prepared, world, state, events, False, stop, meter.units):
                 status, exit_code = interrupted(stop, state.update, " (evaluating)")
             clock.resume()
         while state.update < calendar.total and status == "finished":
@@ -235,7 +234,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                 if probe is not None and end_of_epoch:
                     events.record(update, probe.epoch_event())
                 if plan.evaluate and not run_evaluation(
-                    prepared, world, state, events, plan.final, stop, target, meter.units
+                    prepared, world, state, events, plan.final, stop, meter.units
                 ):
                     plan = plan.interrupted()  # abandoned: checkpoint, stop, evaluate on resume
                 if plan.snapshot and world.is_main:
@@ -261,7 +260,7 @@ def train(cfg: DictConfig, prepared: PreparedRun, world: World, stop: StopSignal
                         f"{state.position} of epoch {state.epoch}, but the epoch has {in_epoch}"
                     )
         if status == "finished" and state.evaluated_at != state.update:
-            if not run_evaluation(prepared, world, state, events, True, stop, target, meter.units):
+            if not run_evaluation(prepared, world, state, events, True, stop, meter.units):
                 status, exit_code = interrupted(stop, state.update, " (final evaluation)")
         # the checkpoint of the last update is on disk: a resumed run redoes what a signal stops
         if status == "finished" and not evaluate_average(prepared, world, state, events, stop):

@@ -28,7 +28,7 @@ from experiments.distributed import World, agree, broadcast_from_main
 from experiments.loop_events import LoopEvents
 from experiments.loop_meters import StatSums
 from experiments.loop_options import LoopOptions
-from experiments.loop_state import LoopState, Target
+from experiments.loop_state import LoopState
 from experiments.runs import checkpoint, faults, snapshots
 from experiments.runs.prepare import PreparedRun
 from experiments.runs.signals import StopSignals
@@ -158,13 +158,12 @@ def run_evaluation(
     events: LoopEvents,
     final: bool,
     stop: StopSignals | None = None,
-    target: Target | None = None,
     untallied_units: float = 0.0,
 ) -> bool:
     """Evaluate after ``state.update`` updates; record the metrics, keep them in the loop state
-    (final, best, at_best, the first hit of ``target`` with the training time so far and the
-    units trained: ``state.units`` plus the open log window's ``untallied_units``) and show them
-    to the schedule and the optimizer. Optimizers driven by
+    (final, best, at_best, the first hit of ``prepared.target`` with the training time so far
+    and the units trained: ``state.units`` plus the open log window's ``untallied_units``) and
+    show them to the schedule and the optimizer. Optimizers driven by
     evaluations (NT-ASGD switches to averaging when the validation loss stalls) expose
     ``observe(metrics)``; averaging ones evaluate with their averaged parameters. Returns False
     when a stop signal abandoned it: then nothing changed (not even ``state.evaluations``). The
@@ -188,7 +187,7 @@ def run_evaluation(
     epoch = prepared.calendar.epoch_float(state.update)
     state.record_evaluation(metrics, task.selection, epoch)
     units = state.units + untallied_units
-    state.record_target(target, metrics, epoch, events.clock.training, units)
+    state.record_target(prepared.target, metrics, epoch, events.clock.training, units)
     prepared.schedule.observe(metrics)
     if hasattr(optimizer, "observe"):
         optimizer.observe(metrics)

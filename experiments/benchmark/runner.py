@@ -35,6 +35,7 @@ from typing import Any
 
 from experiments.benchmark.definition import Benchmark, Study, Task
 from experiments.metric_direction import metric_mode
+from experiments.runs.store import read_json
 from experiments.sweeps import session
 from experiments.sweeps.objective import objective_metric, run_objective
 
@@ -103,8 +104,7 @@ def run_sweep_quietly(arguments: list[str], log: Path) -> tuple[int, list[Path] 
 
 
 def _summary(run_dir: Path) -> dict[str, Any] | None:
-    path = run_dir / "summary.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_json(run_dir / "summary.json")
 
 
 def best_trial(trials: Sequence[Path]) -> tuple[Path, float] | None:

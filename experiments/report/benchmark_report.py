@@ -31,6 +31,7 @@ from experiments.report.benchmark_scores import (
 from experiments.report.records import RunRecord
 from experiments.report.statistics import INTERVAL_NAME, summarize
 from experiments.report.text_formats import csv_text, markdown_table
+from experiments.runs.store import read_json
 
 TAU_MAX = 4.0
 MANIFEST = "benchmark.json"
@@ -56,13 +57,9 @@ class Row:
     target: dict[str, Any] | None
 
 
-def _summary(path: Path) -> dict[str, Any]:
-    file = path / "summary.json"
-    return json.loads(file.read_text()) if file.is_file() else {}
-
-
 def _row(study: dict[str, Any], runs_root: Path) -> Row:
-    summaries = [_summary(runs_root / name) for name in study.get("seed_runs", [])]
+    seed_runs = [runs_root / name for name in study.get("seed_runs", [])]
+    summaries = [read_json(run / "summary.json") for run in seed_runs]
     summaries = [s for s in summaries if s]
     metric = (summaries[0]["headline"]["metric"] if summaries else "test/?").rsplit("/", 1)[-1]
     targets = [s.get("target") or {} for s in summaries]
